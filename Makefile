@@ -1,0 +1,52 @@
+# civic-gis: `make run` and `make test` work on a fresh Debian/Ubuntu machine (root or not).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint bench postgis setup clean
+
+run: setup
+	$(BIN)/civic dev --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
+
+setup: postgis $(VENV)/.installed
+
+# Python packages, in a virtualenv of the project's own.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "civic-gis needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && \
+	    $(PYTHON) -m venv $(VENV); \
+	  else echo "Python's venv module is missing: install python3-venv"; exit 1; fi; }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+# PostGIS from the system's packages, installed where it is missing and apt is usable.
+postgis:
+	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then exit 0; fi; \
+	pg=$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); \
+	pkg=$${pg:+postgresql-$$pg-postgis-3}; pkg=$${pkg:-postgresql-postgis}; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "PostGIS is missing. Install it with: sudo apt-get install $$pkg"; \
+	  echo "(or set DATABASE_URL to a PostgreSQL database that has PostGIS)"; exit 1; fi; \
+	echo "installing $$pkg"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$pkg
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

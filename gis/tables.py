@@ -1,0 +1,105 @@
+"""Table definitions (SQLAlchemy Core + GeoAlchemy2). Storage is EPSG:4326.
+
+Spatial indexes are declared here explicitly (spatial_index=False on the columns) so that
+the Alembic migrations and these definitions say the same thing.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+
+shelters = Table(
+    "shelters",
+    metadata,
+    # 共通ID of the emergency site (or of the shelter when the facility has no site).
+    Column("common_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("municipality", Text, nullable=False),
+    # ShelterHazard values the site is designated for.
+    Column("hazards", ARRAY(Text), nullable=False),
+    Column("is_emergency_site", Boolean, nullable=False),
+    Column("is_shelter", Boolean, nullable=False),
+    Column("shelter_common_id", Text),
+    Column("accepts", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    # A site missing from a newer release is kept for history but no longer offered.
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("shelters_geom_idx", "geom", postgresql_using="gist"),
+)
+
+hazard_layers = Table(
+    "hazard_layers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("checksum", Text, nullable=False),
+    Column("feature_count", Integer, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+hazard_zones = Table(
+    "hazard_zones",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("layer_id", Integer, ForeignKey("hazard_layers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("feature_index", Integer, nullable=False),
+    Column("zone_key", Text),
+    Column("rank", Integer),
+    Column("depth_min_m", Float),
+    Column("depth_max_m", Float),
+    Column("label_ja", Text, nullable=False),
+    Column("label_en", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Index("hazard_zones_geom_idx", "geom", postgresql_using="gist"),
+)
+
+# Hazard polygons cut into small pieces (ST_Subdivide) so a point lookup touches a few
+# hundred vertices instead of a 23k-vertex multipolygon.
+hazard_zone_parts = Table(
+    "hazard_zone_parts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("zone_id", Integer, ForeignKey("hazard_zones.id", ondelete="CASCADE"), nullable=False),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    Index("hazard_zone_parts_geom_idx", "geom", postgresql_using="gist"),
+    Index(
+        "hazard_zone_parts_geog_idx",
+        text("(geom::geography)"),
+        postgresql_using="gist",
+    ),
+    Index("hazard_zone_parts_zone_idx", "zone_id"),
+)
+
+service_area = Table(
+    "service_area",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("checksum", Text, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,34 @@
+"""Typed dependencies: what a route needs, taken from what the lifespan opened."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.line.inbox import InboxWorkers
+from service.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    """The app's database engine (its pool is opened in the lifespan)."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+def get_workers(request: Request) -> InboxWorkers | None:
+    """The in-app inbox workers, or None when they run as `civic worker` processes."""
+    workers: InboxWorkers | None = request.app.state.workers
+    return workers
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Engine = Annotated[AsyncEngine, Depends(get_engine)]
+Workers = Annotated[InboxWorkers | None, Depends(get_workers)]

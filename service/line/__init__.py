@@ -1,0 +1,1 @@
+"""The LINE channel: webhook, inbox, handlers, messages and the platform client."""

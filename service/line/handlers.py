@@ -1,0 +1,149 @@
+"""Handlers of LINE events taken from the inbox: event -> gis query -> message -> platform.
+
+Events are plain dicts in LINE's webhook JSON (as stored in the inbox). Unknown event and
+message types are ignored without error, as are events in standby mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gis import nearby
+from gis.hazards import ShelterHazard, shelter_hazard_for
+from service.line import messages
+from service.line.inbox import InboxEvent
+from service.line.messages import Lang, Message
+from service.line.platform import LinePlatform
+from service.settings import AnswerSettings
+from service.tables import line_users
+
+log = logging.getLogger(__name__)
+
+# Texts that ask for the shelter search (compared after NFKC normalisation, lower case).
+SHELTER_WORDS = frozenset(
+    {"避難所", "避難場所", "避難", "ハザード", "ハザードマップ", "shelter", "shelters", "hazard"}
+)
+
+
+@dataclass
+class HandlerContext:
+    """What handlers need: the database, the platform client, the answer settings."""
+
+    engine: AsyncEngine
+    platform: LinePlatform
+    answer: AnswerSettings
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+async def _remember_user(
+    ctx: HandlerContext, user_id: str, *, following: bool | None = None
+) -> Lang:
+    """The user's reply language, asking LINE for their profile the first time."""
+    async with ctx.engine.connect() as conn:
+        row = (
+            await conn.execute(select(line_users).where(line_users.c.user_id == user_id))
+        ).first()
+    language = row.language if row is not None else None
+    if row is None or following is not None:
+        if language is None and following is not False:
+            language = await ctx.platform.profile_language(user_id)
+        values: dict[str, Any] = {"user_id": user_id, "language": language}
+        if following is not None:
+            values["following"] = following
+        stmt = insert(line_users).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[line_users.c.user_id],
+            set_={
+                **{k: stmt.excluded[k] for k in values if k != "user_id"},
+                "updated_at": func.now(),
+            },
+        )
+        async with ctx.engine.begin() as conn:
+            await conn.execute(stmt)
+    return messages.language_of(language)
+
+
+async def _answer(
+    ctx: HandlerContext, event: InboxEvent, user_id: str | None, reply: list[Message]
+) -> None:
+    age = (datetime.now(UTC) - event.received_at).total_seconds()
+    how = await ctx.platform.answer(
+        user_id=user_id,
+        reply_token=event.payload.get("replyToken"),
+        event_age_seconds=age,
+        messages=reply,
+    )
+    log.info("event %s answered by %s", event.event_id, how)
+
+
+async def location_answer(ctx: HandlerContext, lon: float, lat: float) -> messages.LocationAnswer:
+    """Run the location queries for one point."""
+    settings = ctx.answer
+    async with ctx.engine.connect() as conn:
+        area = await nearby.service_area_check(conn, lon, lat)
+        hazards = await nearby.hazards_at(conn, lon, lat, settings.hazard_near_metres)
+        loaded = await nearby.loaded_hazard_kinds(conn)
+        faced = list(dict.fromkeys(shelter_hazard_for(hit.kind) for hit in hazards))
+        sites = await nearby.nearest_sites(
+            conn, lon, lat, limit=settings.nearest_sites, prefer=faced
+        )
+        area_without = await nearby.hazards_without_sites(conn, list(ShelterHazard))
+    return messages.LocationAnswer(
+        lon=lon,
+        lat=lat,
+        area=area,
+        hazards=hazards,
+        loaded_kinds=loaded,
+        faced=faced,
+        sites=sites,
+        faced_without_site=[h for h in faced if h in area_without],
+        area_without_site=area_without,
+    )
+
+
+async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
+    """Handle one inbox event. Returns False when the event was ignored."""
+    payload = event.payload
+    if payload.get("mode") == "standby":
+        return False
+    user_id = (payload.get("source") or {}).get("userId")
+    kind = payload.get("type")
+    if kind == "unfollow" and user_id:
+        await _remember_user(ctx, user_id, following=False)
+        return True
+    if kind == "follow" and user_id:
+        lang = await _remember_user(ctx, user_id, following=True)
+        await _answer(ctx, event, user_id, messages.greeting(lang))
+        return True
+    if kind != "message":
+        return False
+    message = payload.get("message") or {}
+    lang = await _remember_user(ctx, user_id) if user_id else "ja"
+    match message.get("type"):
+        case "location":
+            lon, lat = float(message["longitude"]), float(message["latitude"])
+            answer = await location_answer(ctx, lon, lat)
+            texts = messages.AnswerTexts(
+                walking_metres_per_minute=ctx.answer.walking_metres_per_minute,
+                hazard_map_url=ctx.answer.hazard_map_url,
+            )
+            reply = messages.location_answer(answer, lang, texts)
+        case "text" if _normalise(str(message.get("text", ""))) in SHELTER_WORDS:
+            reply = messages.ask_location(lang)
+        case "text" | "image" | "video" | "audio" | "file" | "sticker":
+            reply = messages.help_message(lang)
+        case _:
+            return False
+    await _answer(ctx, event, user_id, reply)
+    return True

@@ -1,0 +1,172 @@
+"""The platform client: the one place that talks to the LINE Messaging API.
+
+It wraps the official line-bot-sdk async clients. Transient failures (429, 5xx, network
+errors) are retried with backoff; a reply whose token is no longer accepted goes out as a
+push; pushes carry an `X-Line-Retry-Key` so that a retry can never deliver twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+import aiohttp
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from service.settings import LineSettings
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+"""A message in LINE's JSON form (as built by service.line.messages)."""
+
+T = TypeVar("T")
+
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+class PlatformError(RuntimeError):
+    """LINE refused a call, or kept failing after every retry."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, ApiException):
+        return exc.status == 429 or (exc.status or 0) >= 500
+    return isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError)
+
+
+def _retry_after(exc: Exception) -> float | None:
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _invalid_reply_token(exc: ApiException) -> bool:
+    body = exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body or "")
+    return exc.status == 400 and "reply token" in body.lower()
+
+
+class LinePlatform:
+    """Sends messages and reads profiles through the SDK, with LINE's retry rules."""
+
+    def __init__(
+        self,
+        settings: LineSettings,
+        api_url: str,
+        *,
+        backoff_base: float = 0.5,
+    ) -> None:
+        # AsyncApiClient must be created inside the running loop: construct LinePlatform in
+        # the app's lifespan, never at import time. Configuration(host=...) redirects every
+        # call of a client, so the content API (api-data) will need a client of its own.
+        self._settings = settings
+        self._backoff_base = backoff_base
+        self._api_client = AsyncApiClient(
+            Configuration(access_token=settings.access_token, host=api_url)
+        )
+        self._api = AsyncMessagingApi(self._api_client)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self._api_client.close()
+
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        attempts = self._settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except Exception as exc:
+                if not _transient(exc) or attempt == attempts:
+                    raise
+                delay = _retry_after(exc) or self._backoff_base * 2 ** (attempt - 1)
+                delay = min(delay, _MAX_BACKOFF_SECONDS) * (1 + random.random() / 4)  # noqa: S311
+                log.warning("LINE %s failed (%s), retry %d in %.1fs", what, exc, attempt, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def reply(self, reply_token: str, messages: Sequence[Message]) -> None:
+        """Reply with a reply token (free, single use, valid about a minute)."""
+        request = ReplyMessageRequest.from_dict(
+            {"replyToken": reply_token, "messages": list(messages)}
+        )
+        timeout = self._settings.request_timeout
+        await self._with_retries(
+            "reply", lambda: self._api.reply_message(request, _request_timeout=timeout)
+        )
+
+    async def push(
+        self, user_id: str, messages: Sequence[Message], retry_key: uuid.UUID | None = None
+    ) -> None:
+        """Push to one user. The retry key makes every retry of this push idempotent."""
+        request = PushMessageRequest.from_dict({"to": user_id, "messages": list(messages)})
+        key = str(retry_key or uuid.uuid4())
+        timeout = self._settings.request_timeout
+        try:
+            await self._with_retries(
+                "push",
+                lambda: self._api.push_message(
+                    request, x_line_retry_key=key, _request_timeout=timeout
+                ),
+            )
+        except ApiException as exc:
+            # 409: a request with this retry key was already accepted: it was delivered.
+            if exc.status != 409:
+                raise
+
+    async def answer(
+        self,
+        *,
+        user_id: str | None,
+        reply_token: str | None,
+        event_age_seconds: float,
+        messages: Sequence[Message],
+    ) -> Literal["reply", "push"]:
+        """Answer an event: by reply while its token is fresh, else (or if LINE refuses the
+        token) by push to the user. Returns how it went out."""
+        fresh = event_age_seconds < self._settings.reply_token_max_age
+        if reply_token and fresh:
+            try:
+                await self.reply(reply_token, messages)
+                return "reply"
+            except ApiException as exc:
+                if not (_invalid_reply_token(exc) and user_id):
+                    raise
+                log.info("reply token refused, pushing instead")
+        if not user_id:
+            raise PlatformError("the reply token has expired and the source has no user ID")
+        await self.push(user_id, messages)
+        return "push"
+
+    async def profile_language(self, user_id: str) -> str | None:
+        """The user's LINE language (e.g. "ja", "en"), or None when LINE does not say."""
+        try:
+            profile = await self._with_retries(
+                "profile",
+                lambda: self._api.get_profile(
+                    user_id, _request_timeout=self._settings.request_timeout
+                ),
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        language = getattr(profile, "language", None)
+        return str(language) if language else None

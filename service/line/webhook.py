@@ -1,0 +1,81 @@
+"""`POST /line/webhook`: verify, store durably, answer 200. Handling happens in the workers.
+
+Order matters: the signature is checked over the raw bytes before anything is parsed, and
+200 is sent only once every event is committed to the inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from linebot.v3 import SignatureValidator
+
+from service.deps import AppSettings, Engine, Workers
+from service.line.inbox import store_events
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+    return bytes(body)
+
+
+def _events(body: bytes) -> list[dict[str, Any]]:
+    """The events of a verified body, or HTTP 400 saying what is wrong."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected an object with 'events'")
+    events: list[dict[str, Any]] = document["events"]
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"events[{index}]: not an object")
+        for field, kind in (("webhookEventId", str), ("timestamp", int)):
+            if not isinstance(event.get(field), kind) or isinstance(event.get(field), bool):
+                raise HTTPException(
+                    status.HTTP_400_BAD_REQUEST,
+                    f"events[{index}].{field}: missing or not a {kind.__name__}",
+                )
+    return events
+
+
+@router.post("/line/webhook")
+async def line_webhook(
+    request: Request,
+    engine: Engine,
+    workers: Workers,
+    settings: AppSettings,
+    x_line_signature: Annotated[str | None, Header()] = None,
+) -> dict[str, int]:
+    """Receive LINE webhook events."""
+    body = await _read_body(request, settings.inbox.max_body_bytes)
+    if not x_line_signature:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "missing X-Line-Signature")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8") from exc
+    if not SignatureValidator(settings.line.secret).validate(text, x_line_signature):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid X-Line-Signature")
+    events = _events(body)
+    async with engine.begin() as conn:
+        stored = await store_events(conn, events)
+    if stored and workers is not None:
+        workers.wake()
+    log.info("webhook: %d events, %d new", len(events), stored)
+    return {"received": len(events), "stored": stored}
