@@ -7,11 +7,16 @@ line-bot-sdk client talking HTTP to the LINE stand-in.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyproj import Geod
+from shapely.geometry import box
+from sqlalchemy import create_engine
 
+from gis.hazards import HazardKind
+from service import bundled
 from service.line import sandbox
 from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
@@ -177,3 +182,35 @@ def test_platform_429_is_retried(sender: WebhookSender, standin: LinePlatformSta
     delivery = standin.wait_for_deliveries(1, USER_JA)[0]
     assert delivery.via == "reply"
     assert [c.status for c in standin.calls("reply")] == [429, 200]
+
+
+def test_faced_hazard_without_any_designated_site_is_said_first(
+    running_app: RunningApp, sender: WebhookSender, standin: LinePlatformStandIn, tmp_path: Path
+) -> None:
+    # SYNTHETIC tsunami zone around 十条 (no such zone exists): Kita-ku has no site
+    # designated for tsunamis, and a resident inside one must be told so, not shown nothing.
+    lat, lon = JUJO
+    square = box(lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
+    zone = {
+        "type": "FeatureCollection",
+        "note": "synthetic test fixture, not real data",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"A40_003": "1m以上2m未満"},
+                "geometry": square.__geo_interface__,
+            }
+        ],
+    }
+    path = tmp_path / "tsunami_synthetic.geojson"
+    path.write_text(json.dumps(zone), encoding="utf-8")
+    engine = create_engine(running_app.settings.database.url or "")
+    bundled.load_hazard_file(engine, path, HazardKind.TSUNAMI)
+    engine.dispose()
+
+    summary = _summary(_ask(sender, standin, USER_JA, *JUJO))
+    hazards_part, sites_part = summary.split("■ 近くの")
+    assert "津波浸水想定区域" in hazards_part
+    assert "「津波」に対応する指定緊急避難場所がありません" in hazards_part
+    # the warning is not repeated at the end for the hazard already named
+    assert "「津波" not in sites_part

@@ -87,10 +87,11 @@ async def _answer(
     log.info("event %s answered by %s", event.event_id, how)
 
 
-async def location_answer(ctx: HandlerContext, lon: float, lat: float) -> messages.LocationAnswer:
+async def location_answer(
+    engine: AsyncEngine, settings: AnswerSettings, lon: float, lat: float
+) -> messages.LocationAnswer:
     """Run the location queries for one point."""
-    settings = ctx.answer
-    async with ctx.engine.connect() as conn:
+    async with engine.connect() as conn:
         area = await nearby.service_area_check(conn, lon, lat)
         hazards = await nearby.hazards_at(conn, lon, lat, settings.hazard_near_metres)
         loaded = await nearby.loaded_hazard_kinds(conn)
@@ -133,7 +134,7 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     match message.get("type"):
         case "location":
             lon, lat = float(message["longitude"]), float(message["latitude"])
-            answer = await location_answer(ctx, lon, lat)
+            answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
             texts = messages.AnswerTexts(
                 walking_metres_per_minute=ctx.answer.walking_metres_per_minute,
                 hazard_map_url=ctx.answer.hazard_map_url,
