@@ -89,7 +89,10 @@ def _hazards(properties: dict[str, Any], fail: Fail) -> frozenset[ShelterHazard]
     )
 
 
-def _site(properties: dict[str, Any], lon: float, lat: float, fail: Fail) -> ShelterRecord:
+def _record(
+    properties: dict[str, Any], lon: float, lat: float, fail: Fail, **layout: Any
+) -> ShelterRecord:
+    """The columns every layout shares, plus what the layout says (`layout`)."""
     return ShelterRecord(
         common_id=_required(properties, COMMON_ID, fail),
         name=_required(properties, NAME, fail),
@@ -97,46 +100,49 @@ def _site(properties: dict[str, Any], lon: float, lat: float, fail: Fail) -> She
         municipality=text_property(properties, MUNICIPALITY),
         lon=lon,
         lat=lat,
+        notes=text_property(properties, NOTES),
+        **layout,
+    )
+
+
+def _site(properties: dict[str, Any], lon: float, lat: float, fail: Fail) -> ShelterRecord:
+    return _record(
+        properties,
+        lon,
+        lat,
+        fail,
         hazards=_hazards(properties, fail),
         is_emergency_site=True,
         is_shelter=False,
         shelter_common_id=None,
-        notes=text_property(properties, NOTES),
         accepts="",
     )
 
 
 def _shelter(properties: dict[str, Any], lon: float, lat: float, fail: Fail) -> ShelterRecord:
-    common_id = _required(properties, COMMON_ID, fail)
-    return ShelterRecord(
-        common_id=common_id,
-        name=_required(properties, NAME, fail),
-        address=text_property(properties, ADDRESS),
-        municipality=text_property(properties, MUNICIPALITY),
-        lon=lon,
-        lat=lat,
+    return _record(
+        properties,
+        lon,
+        lat,
+        fail,
         hazards=frozenset(),
         is_emergency_site=False,
         is_shelter=True,
-        shelter_common_id=common_id,
-        notes=text_property(properties, NOTES),
+        shelter_common_id=_required(properties, COMMON_ID, fail),
         accepts=text_property(properties, ACCEPTS),
     )
 
 
 def _joined(properties: dict[str, Any], lon: float, lat: float, fail: Fail) -> ShelterRecord:
-    return ShelterRecord(
-        common_id=_required(properties, COMMON_ID, fail),
-        name=_required(properties, NAME, fail),
-        address=text_property(properties, ADDRESS),
-        municipality=text_property(properties, MUNICIPALITY),
-        lon=lon,
-        lat=lat,
+    return _record(
+        properties,
+        lon,
+        lat,
+        fail,
         hazards=_hazards(properties, fail),
         is_emergency_site=_flag(properties, IS_EMERGENCY_SITE, fail),
         is_shelter=_flag(properties, IS_SHELTER, fail),
         shelter_common_id=text_property(properties, SHELTER_COMMON_ID) or None,
-        notes=text_property(properties, NOTES),
         accepts=text_property(properties, ACCEPTS),
     )
 
