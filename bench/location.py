@@ -30,15 +30,7 @@ from service.line import sandbox
 from service.line.handlers import location_answer
 from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
 from service.migrations import upgrade
-from service.settings import (
-    AnswerSettings,
-    DatabaseSettings,
-    DataSettings,
-    InboxSettings,
-    LineSettings,
-    ServerSettings,
-    Settings,
-)
+from service.settings import AnswerSettings, DatabaseSettings, DataSettings, LineSettings, Settings
 from tests.servers import serve
 
 # Kita-ku's bounding box; points are drawn inside it (some fall just outside the ward).
@@ -104,18 +96,16 @@ async def _query_figures(url: str, n: int) -> list[str]:
 def _end_to_end_figures(url: str, n: int) -> list[str]:
     standin = LinePlatformStandIn(TOKEN)
     with serve(create_standin_app(standin)) as line_url:
-        settings = Settings(
-            database=DatabaseSettings(DATABASE_URL=url),
-            line=LineSettings(
-                LINE_CHANNEL_SECRET=SECRET,
-                LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
-                LINE_API_URL=line_url,
-                LINE_DATA_API_URL=line_url,
-            ),
-            inbox=InboxSettings(),
-            data=DataSettings(),
-            answer=AnswerSettings(),
-            server=ServerSettings(),
+        settings = Settings.from_env().model_copy(
+            update={
+                "database": DatabaseSettings(DATABASE_URL=url),
+                "line": LineSettings(
+                    LINE_CHANNEL_SECRET=SECRET,
+                    LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+                    LINE_API_URL=line_url,
+                    LINE_DATA_API_URL=line_url,
+                ),
+            }
         )
         with serve(create_app(settings)) as app_url:
             sender = WebhookSender(app_url + "/line/webhook", SECRET)

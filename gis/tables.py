@@ -103,3 +103,69 @@ service_area = Table(
     Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
     Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# A resident's filing. Its status is its cluster's: crews work clusters (the same problem
+# reported by several residents), and every reporter in a cluster hears of a change.
+report_clusters = Table(
+    "report_clusters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("category", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'received'")),
+    # Centroid of the member reports, kept up to date by the report workflow.
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("report_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("closed_at", DateTime(timezone=True)),
+    Index("report_clusters_geom_idx", "geom", postgresql_using="gist"),
+    Index("report_clusters_status_idx", "status", "category"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", Integer, ForeignKey("report_clusters.id"), nullable=False),
+    Column("category", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    # The address the resident's phone gave with the location, if any.
+    Column("address", Text, nullable=False, server_default=text("''")),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    # The reporter, kept only to notify them; never shown to crews or the public, and
+    # removed after the retention period (`civic reports forget`).
+    Column("line_user_id", Text),
+    Column("language", Text, nullable=False, server_default=text("'ja'")),
+    Column("source", Text, nullable=False, server_default=text("'line'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("reports_geom_idx", "geom", postgresql_using="gist"),
+    Index("reports_geog_idx", text("(geom::geography)"), postgresql_using="gist"),
+    Index("reports_cluster_idx", "cluster_id"),
+    Index("reports_user_idx", "line_user_id", "created_at"),
+)
+
+report_photos = Table(
+    "report_photos",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    # Content address (SHA-256 of the stored, metadata-free image).
+    Column("photo_key", Text, nullable=False),
+)
+
+cluster_events = Table(
+    "cluster_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "cluster_id",
+        Integer,
+        ForeignKey("report_clusters.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("cluster_events_cluster_idx", "cluster_id", "at"),
+)

@@ -7,24 +7,25 @@ import json
 import logging
 import os
 import signal
-from functools import partial
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import httpx
 import typer
 import uvicorn
 from sqlalchemy import create_engine
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from gis.clusters import STATUSES, recluster_open_reports
 from gis.hazards import HazardKind
 from gis.sources.errors import SourceError
-from service import bundled, localdb
+from service import bundled, localdb, reports
 from service.app import create_app
-from service.line.handlers import HandlerContext, handle_event
-from service.line.inbox import InboxWorkers, status_counts
-from service.line.platform import LinePlatform
+from service.line.inbox import status_counts
 from service.migrations import upgrade
+from service.runtime import running
 from service.settings import Settings
 
 app = typer.Typer(help="civic-gis: a municipality's LINE account, made spatial.")
@@ -32,10 +33,14 @@ db_app = typer.Typer(help="The database schema.")
 load_app = typer.Typer(help="Load official data files (idempotent: a reload changes nothing).")
 inbox_app = typer.Typer(help="The webhook inbox.")
 sandbox_app = typer.Typer(help="Play a resident against a running sandbox (`civic dev`).")
+reports_app = typer.Typer(help="Defect reports: status changes, clustering, retention.")
 app.add_typer(db_app, name="db")
 app.add_typer(load_app, name="load")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(reports_app, name="reports")
+
+T = TypeVar("T")
 
 CrsOption = Annotated[
     str | None, typer.Option(help="CRS of the file when it does not say, e.g. EPSG:6677")
@@ -177,23 +182,16 @@ def worker(
 ) -> None:
     """Drain the inbox in this process (run several beside `civic serve INBOX_WORKERS=0`)."""
     settings = _settings()
-    url = _database_url(settings)
+    _database_url(settings)  # DATABASE_URL, or the private cluster started on demand
 
     async def run() -> None:
-        engine = create_async_engine(url, pool_size=count + 1)
-        platform = LinePlatform(settings.line, settings.line_api_url)
-        context = HandlerContext(engine=engine, platform=platform, answer=settings.answer)
-        workers = InboxWorkers(engine, partial(handle_event, context), settings.inbox)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        workers.start(count)
-        typer.echo(f"{count} inbox workers running (pid {os.getpid()}); Ctrl-C stops")
-        await stopping.wait()
-        await workers.stop()
-        await platform.aclose()
-        await engine.dispose()
+        async with running(settings, inbox_workers=count, outbox_workers=1):
+            typer.echo(f"{count} inbox workers and an outbox worker (pid {os.getpid()})")
+            await stopping.wait()
 
     asyncio.run(run())
 
@@ -212,6 +210,67 @@ def inbox_status() -> None:
 
     for status, count in asyncio.run(run()).items():
         typer.echo(f"{status:>10}: {count}")
+
+
+async def _in_transaction(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+@reports_app.command("status")
+def reports_status(
+    cluster: Annotated[int, typer.Argument(help="The report cluster (what crews work)")],
+    status: Annotated[str, typer.Argument(help=", ".join(STATUSES))],
+    note: Annotated[str, typer.Option(help="Told to the residents")] = "",
+    actor: Annotated[str, typer.Option(help="Who made the change")] = "cli",
+) -> None:
+    """Change a cluster's status; every resident who reported it is notified (outbox)."""
+    settings = _settings()
+    url = _database_url(settings)
+
+    async def work(conn: AsyncConnection) -> int:
+        return await reports.change_status(
+            conn, cluster, status, actor=actor, note=note, settings=settings.reports
+        )
+
+    try:
+        queued = asyncio.run(_in_transaction(url, work))
+    except reports.WorkflowError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"cluster {cluster} is now {status}; {queued} residents will be notified")
+
+
+@reports_app.command("forget")
+def reports_forget(
+    days: Annotated[
+        int | None, typer.Option(help="Retention (default REPORT_RETENTION_DAYS)")
+    ] = None,
+) -> None:
+    """Unlink reporters (LINE user IDs) from reports closed longer ago than the retention."""
+    settings = _settings()
+    url = _database_url(settings)
+    before = datetime.now(UTC) - timedelta(days=days or settings.reports.retention_days)
+    done = asyncio.run(_in_transaction(url, lambda conn: reports.forget_reporters(conn, before)))
+    typer.echo(
+        f"unlinked {done.reports} reports; deleted {done.outbox_rows} sent pushes and "
+        f"{done.events} webhook events older than {before:%Y-%m-%d}"
+    )
+
+
+@reports_app.command("recluster")
+def reports_recluster() -> None:
+    """Rebuild open clusters with DBSCAN (after changing REPORT_DUPLICATE_METRES)."""
+    settings = _settings()
+    engine = create_engine(_database_url(settings))
+    with engine.begin() as conn:
+        result = recluster_open_reports(
+            conn, settings.reports.duplicate_metres, settings.reports.metric_srid
+        )
+    typer.echo(str(result))
 
 
 @sandbox_app.command("say")

@@ -98,6 +98,71 @@ class AnswerSettings(BaseSettings):
     hazard_map_url: str = Field(default="https://disaportal.gsi.go.jp/", alias="HAZARD_MAP_URL")
 
 
+class Category(BaseModel):
+    """A report category: a stable code, and labels for the chat (at most 20 characters)."""
+
+    code: str
+    label_ja: str = Field(max_length=20)
+    label_en: str = Field(max_length=20)
+
+
+DEFAULT_CATEGORIES = (
+    "road=道路の穴・段差|Road damage;"
+    "streetlight=街路灯|Streetlight;"
+    "mirror_sign=カーブミラー・標識|Mirror or sign;"
+    "park=公園の遊具・設備|Park equipment;"
+    "graffiti=落書き|Graffiti;"
+    "dumping=不法投棄|Illegal dumping;"
+    "other=その他|Other"
+)
+
+
+class ReportSettings(BaseSettings):
+    """Defect reports: categories, duplicates, limits, retention."""
+
+    model_config = _ENV
+
+    # "code=日本語|English;code=…": the city's own list.
+    categories_spec: str = Field(default=DEFAULT_CATEGORIES, alias="REPORT_CATEGORIES")
+    duplicate_metres: float = Field(default=30.0, alias="REPORT_DUPLICATE_METRES")
+    per_hour: int = Field(default=5, alias="REPORTS_PER_HOUR")
+    draft_minutes: float = Field(default=30.0, alias="REPORT_DRAFT_MINUTES")
+    max_photos: int = Field(default=4, alias="REPORT_MAX_PHOTOS")
+    photo_max_bytes: int = Field(default=10_000_000, alias="PHOTO_MAX_BYTES")
+    description_max: int = Field(default=500, alias="REPORT_DESCRIPTION_MAX")
+    retention_days: int = Field(default=365, alias="REPORT_RETENTION_DAYS")
+    # A metric CRS for clustering (JGD2011 plane rectangular zone of the city; IX = Tokyo).
+    metric_srid: int = Field(default=6677, alias="METRIC_SRID")
+
+    @property
+    def categories(self) -> list[Category]:
+        """The configured categories, in menu order."""
+        found = []
+        for item in filter(None, (part.strip() for part in self.categories_spec.split(";"))):
+            code, _, labels = item.partition("=")
+            label_ja, _, label_en = labels.partition("|")
+            found.append(
+                Category(code=code.strip(), label_ja=label_ja.strip(), label_en=label_en.strip())
+            )
+        return found
+
+    def category(self, code: str) -> Category | None:
+        """The category with this code, if configured."""
+        return next((c for c in self.categories if c.code == code), None)
+
+
+class OutboxSettings(BaseSettings):
+    """The durable outbox of pushes to residents."""
+
+    model_config = _ENV
+
+    workers: int = Field(default=1, alias="OUTBOX_WORKERS")
+    max_attempts: int = Field(default=8, alias="OUTBOX_MAX_ATTEMPTS")
+    retry_base_seconds: float = Field(default=5.0, alias="OUTBOX_RETRY_BASE_SECONDS")
+    poll_seconds: float = Field(default=1.0, alias="OUTBOX_POLL_SECONDS")
+    lease_seconds: float = Field(default=60.0, alias="OUTBOX_LEASE_SECONDS")
+
+
 class ServerSettings(BaseSettings):
     """Where the app listens."""
 
@@ -121,6 +186,8 @@ class Settings(BaseModel):
     inbox: InboxSettings
     data: DataSettings
     answer: AnswerSettings
+    reports: ReportSettings
+    outbox: OutboxSettings
     server: ServerSettings
 
     @classmethod
@@ -132,6 +199,8 @@ class Settings(BaseModel):
             inbox=InboxSettings(),
             data=DataSettings(),
             answer=AnswerSettings(),
+            reports=ReportSettings(),
+            outbox=OutboxSettings(),
             server=ServerSettings(),
         )
 

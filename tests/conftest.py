@@ -19,12 +19,11 @@ from service.app import create_app
 from service.line.sandbox import LinePlatformStandIn, create_standin_app
 from service.migrations import upgrade
 from service.settings import (
-    AnswerSettings,
     DatabaseSettings,
     DataSettings,
     InboxSettings,
     LineSettings,
-    ServerSettings,
+    OutboxSettings,
     Settings,
 )
 from tests.servers import serve
@@ -114,21 +113,23 @@ def standin(standin_server: tuple[LinePlatformStandIn, str]) -> LinePlatformStan
     return standin_server[0]
 
 
-def make_settings(database_url: str, line_api_url: str, **inbox: object) -> Settings:
-    """Settings of an app that talks to the stand-in as if it were LINE (not sandbox mode)."""
-    return Settings(
-        database=DatabaseSettings(DATABASE_URL=database_url),
-        line=LineSettings(
-            LINE_CHANNEL_SECRET=TEST_SECRET,
-            LINE_CHANNEL_ACCESS_TOKEN=TEST_TOKEN,
-            LINE_API_URL=line_api_url,
-            LINE_DATA_API_URL=line_api_url,
-            LINE_REQUEST_TIMEOUT=5,
-        ),
-        inbox=InboxSettings(INBOX_POLL_SECONDS=0.2, INBOX_RETRY_BASE_SECONDS=0.1, **inbox),
-        data=DataSettings(),
-        answer=AnswerSettings(),
-        server=ServerSettings(),
+def make_settings(database_url: str, line_api_url: str, **overrides: object) -> Settings:
+    """Settings of an app that talks to the stand-in as if it were LINE (not sandbox mode),
+    with quick polling and retries; `overrides` replace whole parts (e.g. reports=…)."""
+    return Settings.from_env().model_copy(
+        update={
+            "database": DatabaseSettings(DATABASE_URL=database_url),
+            "line": LineSettings(
+                LINE_CHANNEL_SECRET=TEST_SECRET,
+                LINE_CHANNEL_ACCESS_TOKEN=TEST_TOKEN,
+                LINE_API_URL=line_api_url,
+                LINE_DATA_API_URL=line_api_url,
+                LINE_REQUEST_TIMEOUT=5,
+            ),
+            "inbox": InboxSettings(INBOX_POLL_SECONDS=0.2, INBOX_RETRY_BASE_SECONDS=0.1),
+            "outbox": OutboxSettings(OUTBOX_POLL_SECONDS=0.2, OUTBOX_RETRY_BASE_SECONDS=0.1),
+            **overrides,
+        }
     )
 
 
@@ -145,10 +146,22 @@ class RunningApp:
 
 
 @pytest.fixture
+def app_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Settings parts a test replaces: parametrize it indirectly with {"reports": …}."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
 def running_app(
-    kita_url: str, standin_server: tuple[LinePlatformStandIn, str], standin: LinePlatformStandIn
+    kita_url: str,
+    standin_server: tuple[LinePlatformStandIn, str],
+    standin: LinePlatformStandIn,
+    tmp_path: Path,
+    app_overrides: dict[str, object],
 ) -> Iterator[RunningApp]:
-    """The service on a loopback port, on a fresh Kita-ku database, talking to the stand-in."""
-    settings = make_settings(kita_url, standin_server[1])
+    """The service on a loopback port, on a fresh Kita-ku database, talking to the stand-in,
+    keeping photos under the test's own tmp_path."""
+    overrides = {"data": DataSettings(PHOTO_DIR=str(tmp_path / "photos")), **app_overrides}
+    settings = make_settings(kita_url, standin_server[1], **overrides)
     with serve(create_app(settings)) as url:
         yield RunningApp(url=url, settings=settings)

@@ -7,7 +7,6 @@ message types are ignored without error, as are events in standby mode.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gis import nearby
 from gis.hazards import ShelterHazard, shelter_hazard_for
-from service.line import messages
+from service.line import conversation, messages
+from service.line import report_messages as rm
+from service.line.conversation import ReportContext, Turn
 from service.line.inbox import InboxEvent
 from service.line.messages import Lang, Message
 from service.line.platform import LinePlatform
@@ -35,15 +36,13 @@ SHELTER_WORDS = frozenset(
 
 @dataclass
 class HandlerContext:
-    """What handlers need: the database, the platform client, the answer settings."""
+    """What handlers need: the database, the platform client, the answer settings, and
+    what the report conversation needs."""
 
     engine: AsyncEngine
     platform: LinePlatform
     answer: AnswerSettings
-
-
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
+    report: ReportContext
 
 
 async def _remember_user(
@@ -113,6 +112,27 @@ async def location_answer(
     )
 
 
+async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
+    """The answer to an event that is not about a report; None to ignore it."""
+    message = turn.message
+    kind = message.get("type")
+    if kind == "location":
+        lon, lat = float(message["longitude"]), float(message["latitude"])
+        answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
+        texts = messages.AnswerTexts(
+            walking_metres_per_minute=ctx.answer.walking_metres_per_minute,
+            hazard_map_url=ctx.answer.hazard_map_url,
+        )
+        return messages.location_answer(answer, turn.lang, texts)
+    if turn.text in SHELTER_WORDS:
+        return messages.ask_location(turn.lang)
+    if kind in ("text", "image", "video", "audio", "file", "sticker") or turn.payload.get(
+        "postback"
+    ):
+        return messages.help_message(turn.lang)
+    return None
+
+
 async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     """Handle one inbox event. Returns False when the event was ignored."""
     payload = event.payload
@@ -120,31 +140,33 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
         return False
     user_id = (payload.get("source") or {}).get("userId")
     kind = payload.get("type")
-    if kind == "unfollow" and user_id:
+    if not user_id or kind not in ("follow", "unfollow", "message", "postback"):
+        return False
+    if kind == "unfollow":
         await _remember_user(ctx, user_id, following=False)
         return True
-    if kind == "follow" and user_id:
+    if kind == "follow":
         lang = await _remember_user(ctx, user_id, following=True)
         await _answer(ctx, event, user_id, messages.greeting(lang))
         return True
-    if kind != "message":
+    turn = Turn(user_id=user_id, lang=await _remember_user(ctx, user_id), payload=payload)
+    async with ctx.engine.begin() as conn:
+        draft, expired = await conversation.load_draft(
+            conn, user_id, ctx.report.settings.draft_minutes
+        )
+    notes = []
+    if expired:
+        notes.append(
+            rm.plain("expired", turn.lang, minutes=round(ctx.report.settings.draft_minutes))
+        )
+    reply = None
+    # In a disaster the shelter search wins, even in the middle of a report.
+    if turn.text not in SHELTER_WORDS:
+        reply = await conversation.respond(ctx.report, turn, draft)
+    if reply is None:
+        reply = await _shelter_or_help(ctx, turn)
+    if reply is None:
         return False
-    message = payload.get("message") or {}
-    lang = await _remember_user(ctx, user_id) if user_id else "ja"
-    match message.get("type"):
-        case "location":
-            lon, lat = float(message["longitude"]), float(message["latitude"])
-            answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
-            texts = messages.AnswerTexts(
-                walking_metres_per_minute=ctx.answer.walking_metres_per_minute,
-                hazard_map_url=ctx.answer.hazard_map_url,
-            )
-            reply = messages.location_answer(answer, lang, texts)
-        case "text" if _normalise(str(message.get("text", ""))) in SHELTER_WORDS:
-            reply = messages.ask_location(lang)
-        case "text" | "image" | "video" | "audio" | "file" | "sticker":
-            reply = messages.help_message(lang)
-        case _:
-            return False
-    await _answer(ctx, event, user_id, reply)
+    if reply or notes:
+        await _answer(ctx, event, user_id, [*notes, *reply])
     return True

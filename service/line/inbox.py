@@ -9,8 +9,6 @@ A claim is a lease: if a worker dies, the event becomes claimable again when it 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.settings import InboxSettings
 from service.tables import line_inbox
+from service.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -162,38 +161,14 @@ Handler = Callable[[InboxEvent], Awaitable[bool]]
 """Handles one event; returns False when the event was ignored."""
 
 
-class InboxWorkers:
-    """A pool of workers draining the inbox, inside the app or in a `civic worker` process."""
+class InboxWorkers(WorkerPool):
+    """Workers draining the inbox, inside the app or in a `civic worker` process."""
 
     def __init__(self, engine: AsyncEngine, handler: Handler, settings: InboxSettings) -> None:
+        super().__init__("inbox-worker", self.run_one, settings.poll_seconds)
         self._engine = engine
         self._handler = handler
         self._settings = settings
-        self._wakeup = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def start(self, count: int) -> None:
-        """Start `count` workers on the running loop."""
-        for number in range(count):
-            self._tasks.append(asyncio.create_task(self._run(), name=f"inbox-worker-{number}"))
-
-    def wake(self) -> None:
-        """Tell idle workers that new events were stored."""
-        self._wakeup.set()
-
-    async def stop(self) -> None:
-        """Stop the workers; an event being handled is finished or its lease runs out."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-
-    async def drain(self) -> int:
-        """Handle events until none is claimable now. Returns how many were handled."""
-        handled = 0
-        while await self.run_one():
-            handled += 1
-        return handled
 
     async def run_one(self) -> bool:
         """Claim and handle one event. Returns False when nothing was claimable."""
@@ -218,15 +193,3 @@ class InboxWorkers:
         async with self._engine.begin() as conn:
             await mark_done(conn, event.event_id, ignored=not handled)
         return True
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                if await self.run_one():
-                    continue
-            except Exception:
-                # The database may be briefly unreachable: keep the worker alive and retry.
-                log.exception("inbox worker error")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_seconds)

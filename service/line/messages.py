@@ -73,15 +73,17 @@ _T: dict[str, dict[Lang, str]] = {
     },
     "help": {
         "ja": (
-            "位置情報を送ると、その地点の災害リスクと近くの避難場所をお知らせします。"
-            "「避難所」と送っても始められます。"
+            "位置情報を送ると、その地点の災害リスクと近くの避難場所をお知らせします。\n"
+            "道路の穴や街路灯の故障などは「通報する」から、写真と場所を送って通報できます。"
         ),
         "en": (
-            "Send a location to see the hazard zones there and the nearest evacuation sites. "
-            'You can also type "shelter".'
+            "Send a location to see the hazard zones there and the nearest evacuation sites.\n"
+            'To report a pothole, a broken streetlight and the like, tap "Report a problem".'
         ),
     },
     "send_location": {"ja": "位置情報を送る", "en": "Send location"},
+    "report": {"ja": "通報する", "en": "Report a problem"},
+    "report_here": {"ja": "ここの不具合を通報", "en": "Report an issue here"},
     "hazards_title": {"ja": "■ この地点のハザード", "en": "■ Hazards at this spot"},
     "inside": {"ja": "この地点", "en": "at this spot"},
     "near": {"ja": "約{m}m先", "en": "about {m} m away"},
@@ -167,8 +169,12 @@ def ask_location(lang: Lang) -> list[Message]:
 
 
 def help_message(lang: Lang) -> list[Message]:
-    """Answer to anything the bot does not understand."""
-    return [text_message(t("help", lang), quick_reply=_location_quick_reply(lang))]
+    """Answer to anything the bot does not understand: its two main actions."""
+    quick_reply = _location_quick_reply(lang)
+    label = t("report", lang)
+    report = {"type": "postback", "label": label, "data": "report=start", "displayText": label}
+    quick_reply["items"].append({"type": "action", "action": report})
+    return [text_message(t("help", lang), quick_reply=quick_reply)]
 
 
 @dataclass(frozen=True)
@@ -349,9 +355,20 @@ def carousel(bubbles: Sequence[dict[str, Any]], alt_text: str) -> Message:
 
 
 def location_answer(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> list[Message]:
-    """The answer to a location: a short text, then a carousel of the nearest sites."""
+    """The answer to a location: a short text, then a carousel of the nearest sites; its
+    quick replies search again or start a defect report at this spot."""
     messages = [text_message(_summary_text(answer, lang, settings))]
     if answer.sites:
         bubbles = [_site_bubble(site, answer, lang, settings) for site in answer.sites]
         messages.append(carousel(bubbles, t("alt_sites", lang, n=len(bubbles))))
+    label = t("report_here", lang)
+    data = urlencode({"report": "start", "lat": f"{answer.lat:.6f}", "lon": f"{answer.lon:.6f}"})
+    quick_reply = _location_quick_reply(lang)
+    quick_reply["items"].append(
+        {
+            "type": "action",
+            "action": {"type": "postback", "label": label, "data": data, "displayText": label},
+        }
+    )
+    messages[-1]["quickReply"] = quick_reply
     return messages

@@ -18,6 +18,7 @@ import aiohttp
 from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
+    AsyncMessagingApiBlob,
     Configuration,
     PushMessageRequest,
     ReplyMessageRequest,
@@ -71,25 +72,33 @@ class LinePlatform:
         self,
         settings: LineSettings,
         api_url: str,
+        data_api_url: str,
         *,
         backoff_base: float = 0.5,
     ) -> None:
         # AsyncApiClient must be created inside the running loop: construct LinePlatform in
         # the app's lifespan, never at import time. Configuration(host=...) redirects every
-        # call of a client, so the content API (api-data) will need a client of its own.
+        # call of a client, so the content API (api-data) has a client of its own.
         self._settings = settings
         self._backoff_base = backoff_base
         self._api_client = AsyncApiClient(
             Configuration(access_token=settings.access_token, host=api_url)
         )
+        self._data_client = AsyncApiClient(
+            Configuration(access_token=settings.access_token, host=data_api_url)
+        )
         self._api = AsyncMessagingApi(self._api_client)
+        self._blob = AsyncMessagingApiBlob(self._data_client)
 
     async def aclose(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP sessions."""
         await self._api_client.close()
+        await self._data_client.close()
 
-    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        attempts = self._settings.max_attempts
+    async def _with_retries(
+        self, what: str, call: Callable[[], Awaitable[T]], attempts: int | None = None
+    ) -> T:
+        attempts = attempts or self._settings.max_attempts
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
@@ -113,9 +122,15 @@ class LinePlatform:
         )
 
     async def push(
-        self, user_id: str, messages: Sequence[Message], retry_key: uuid.UUID | None = None
+        self,
+        user_id: str,
+        messages: Sequence[Message],
+        retry_key: uuid.UUID | None = None,
+        *,
+        attempts: int | None = None,
     ) -> None:
-        """Push to one user. The retry key makes every retry of this push idempotent."""
+        """Push to one user. The retry key makes every retry of this push idempotent, also
+        across processes (the outbox keeps it); `attempts` bounds the in-call retries."""
         request = PushMessageRequest.from_dict({"to": user_id, "messages": list(messages)})
         key = str(retry_key or uuid.uuid4())
         timeout = self._settings.request_timeout
@@ -125,6 +140,7 @@ class LinePlatform:
                 lambda: self._api.push_message(
                     request, x_line_retry_key=key, _request_timeout=timeout
                 ),
+                attempts,
             )
         except ApiException as exc:
             # 409: a request with this retry key was already accepted: it was delivered.
@@ -170,3 +186,16 @@ class LinePlatform:
             raise
         language = getattr(profile, "language", None)
         return str(language) if language else None
+
+    async def message_content(self, message_id: str) -> tuple[bytes, str]:
+        """The bytes and content type of a message's content (a photo). LINE keeps content
+        only for a while: fetch it as soon as the event is handled."""
+        response = await self._with_retries(
+            "content",
+            lambda: self._blob.get_message_content_with_http_info(
+                message_id, _request_timeout=self._settings.request_timeout
+            ),
+        )
+        headers = response.headers or {}
+        content_type = headers.get("Content-Type") or headers.get("content-type") or ""
+        return bytes(response.data), str(content_type)

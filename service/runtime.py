@@ -1,0 +1,68 @@
+"""What a running service holds: the pool, the LINE client, the inbox and outbox workers.
+
+The app's lifespan and the `civic worker` command open the same runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service.line.conversation import ReportContext
+from service.line.handlers import HandlerContext, handle_event
+from service.line.inbox import InboxWorkers
+from service.line.outbox import OutboxWorkers
+from service.line.platform import LinePlatform
+from service.photos import LocalPhotoStore
+from service.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The open resources of a running service."""
+
+    engine: AsyncEngine
+    platform: LinePlatform
+    inbox: InboxWorkers
+    outbox: OutboxWorkers
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, *, inbox_workers: int, outbox_workers: int
+) -> AsyncIterator[Runtime]:
+    """Open the pool and the LINE client, start the workers; close all on exit."""
+    database_url = settings.database.url
+    if not database_url:
+        raise ValueError("settings.database.url is required (the `civic` command sets it)")
+    engine = create_async_engine(
+        database_url, pool_size=settings.database.pool_size, pool_pre_ping=True
+    )
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    platform = LinePlatform(settings.line, settings.line_api_url, settings.line_data_api_url)
+    report = ReportContext(
+        engine=engine,
+        platform=platform,
+        settings=settings.reports,
+        photos=LocalPhotoStore(settings.data.photo_dir),
+    )
+    context = HandlerContext(
+        engine=engine, platform=platform, answer=settings.answer, report=report
+    )
+    inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox)
+    outbox = OutboxWorkers(engine, platform, settings.outbox)
+    inbox.start(inbox_workers)
+    outbox.start(outbox_workers)
+    try:
+        yield Runtime(engine=engine, platform=platform, inbox=inbox, outbox=outbox)
+    finally:
+        await inbox.stop()
+        await outbox.stop()
+        await platform.aclose()
+        await engine.dispose()
