@@ -1,7 +1,12 @@
 """`python -m bench` (or `make bench`): print the benchmark figures."""
 
-from bench import location
+from bench import location, reports
 
 print("Location answer (Kita-ku data, 2-core machine; medians, ratio to a same-run floor)")
 for line in location.run():
+    print(line)
+
+print()
+print("Report flow under load (photo + category + location, six webhooks per report)")
+for line in reports.run():
     print(line)

@@ -1,0 +1,183 @@
+"""Report-flow load: residents filing complete reports (photo + category + location) at once.
+
+Each simulated resident waits for the bot's answer before the next step, as a person does:
+photo -> category -> location -> "no more photos" -> "no description" -> submit, six signed
+webhooks per report, over HTTP, through the inbox workers, photo download and processing,
+PostGIS duplicate lookup, and replies to the LINE stand-in. The floor is the rate of signed
+verify requests (no events) from the same client threads in the same run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from PIL import Image
+from sqlalchemy import create_engine
+
+from bench.location import SECRET, TOKEN
+from service import bundled, localdb
+from service.line import sandbox
+from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
+from service.migrations import upgrade
+from service.settings import DataSettings
+from tests.servers import serve
+
+# LINE recompresses photos sent from the chat to about this size.
+PHOTO_SIZE = (1280, 960)
+KITA = (139.72, 35.75, 139.75, 35.78)
+
+
+def _photo(seed: int) -> bytes:
+    """A photo-like JPEG (smooth areas and some texture), about 100–200 KB."""
+    rng = random.Random(seed)
+    sky = Image.linear_gradient("L").resize(PHOTO_SIZE).convert("RGB")
+    texture = Image.effect_noise((PHOTO_SIZE[0], PHOTO_SIZE[1] // 2), 24).convert("RGB")
+    sky.paste(texture, (0, PHOTO_SIZE[1] // 2))
+    sky.paste((rng.randrange(256), 90, 90), (500, 400, 700, 600))
+    out = io.BytesIO()
+    sky.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _resident(
+    standin: LinePlatformStandIn, url: str, user: str, reports: int, seed: int, out: list[float]
+) -> None:
+    rng = random.Random(seed)
+    photo = _photo(seed)
+    with WebhookSender(url, SECRET) as sender:
+        seen = 0
+
+        def step(event: dict[str, object]) -> None:
+            nonlocal seen
+            sender.send([event])
+            seen += 1
+            standin.wait_for_deliveries(seen, user, timeout=60)
+
+        for n in range(reports):
+            started = time.perf_counter()
+            message_id = f"{seed:06d}{n:06d}"
+            step(sandbox.image_event(standin, user, message_id, content=photo))
+            step(sandbox.postback_event(standin, user, "report=category&code=road"))
+            lon, lat = rng.uniform(KITA[0], KITA[2]), rng.uniform(KITA[1], KITA[3])
+            step(sandbox.location_event(standin, user, lat, lon))
+            step(sandbox.postback_event(standin, user, "report=photos_done"))
+            step(sandbox.postback_event(standin, user, "report=no_description"))
+            step(sandbox.postback_event(standin, user, "report=submit"))
+            out.append(time.perf_counter() - started)
+
+
+def _floor(url: str, threads: int, seconds: float) -> float:
+    count = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run() -> None:
+        nonlocal count
+        with WebhookSender(url, SECRET) as sender:
+            while time.monotonic() < deadline:
+                sender.send([])
+                with lock:
+                    count += 1
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return count / seconds
+
+
+@contextmanager
+def _service(env: dict[str, str], port: int) -> Iterator[str]:
+    """`civic serve` in a process of its own, as in production; stopped on exit."""
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("civic serve did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run(residents: int = 24, reports_each: int = 4, inbox_workers: int = 4) -> list[str]:
+    """Run the load on a throwaway cluster; returns the report lines."""
+    with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
+        cluster = localdb.start(Path(tmp) / "pg")
+        try:
+            localdb.ensure_database(cluster, "bench")
+            url = cluster.url("bench")
+            upgrade(url)
+            bundled.load_bundled(create_engine(url), DataSettings())
+            standin = LinePlatformStandIn(TOKEN)
+            with serve(create_standin_app(standin)) as line_url:
+                env = {
+                    "DATABASE_URL": url,
+                    "DATABASE_POOL_SIZE": "10",
+                    "LINE_CHANNEL_SECRET": SECRET,
+                    "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                    "LINE_API_URL": line_url,
+                    "LINE_DATA_API_URL": line_url,
+                    "INBOX_WORKERS": str(inbox_workers),
+                    "INBOX_POLL_SECONDS": "0.05",
+                    "PHOTO_DIR": str(Path(tmp) / "photos"),
+                    "REPORTS_PER_HOUR": "10000",
+                    "NO_PROXY": "127.0.0.1,localhost",
+                }
+                with _service(env, localdb.free_port()) as app_url:
+                    webhook = app_url + "/line/webhook"
+                    floor = _floor(webhook, residents, 3.0)
+                    durations: list[float] = []
+                    threads = [
+                        threading.Thread(
+                            target=_resident,
+                            args=(standin, webhook, f"U{n:032x}", reports_each, n, durations),
+                        )
+                        for n in range(residents)
+                    ]
+                    started = time.perf_counter()
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
+                    elapsed = time.perf_counter() - started
+        finally:
+            localdb.stop(cluster)
+    total = residents * reports_each
+    rate = total / elapsed
+    events = total * 6 / elapsed
+    return [
+        f"floor: signed verify requests, {residents} client threads: {floor:.0f} req/s",
+        f"  {total} complete reports ({residents} residents at once, photo {PHOTO_SIZE[0]}x"
+        f"{PHOTO_SIZE[1]}, {inbox_workers} inbox workers): {rate:.1f} reports/s "
+        f"({events:.0f} events/s, {events / floor:.2f}x the floor's request rate)",
+        f"  time for one resident to file a report: median "
+        f"{statistics.median(durations):.2f} s (six steps, each awaiting the answer)",
+        "  target: 100 complete reports/s on 2 cores",
+    ]
