@@ -1,6 +1,6 @@
 """`python -m bench` (or `make bench`): print the benchmark figures."""
 
-from bench import location, reports
+from bench import clusters, location, reports
 
 print("Location answer (Kita-ku data, 2-core machine; medians, ratio to a same-run floor)")
 for line in location.run():
@@ -9,4 +9,9 @@ for line in location.run():
 print()
 print("Report flow under load (photo + category + location, six webhooks per report)")
 for line in reports.run():
+    print(line)
+
+print()
+print("Report clustering (100k synthetic reports; medians, ratio to a same-run floor)")
+for line in clusters.run():
     print(line)

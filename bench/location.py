@@ -15,22 +15,19 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.database import throwaway_database
 from gis import nearby
-from service import bundled, localdb
 from service.app import create_app
 from service.line import sandbox
 from service.line.handlers import location_answer
 from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
-from service.migrations import upgrade
-from service.settings import AnswerSettings, DatabaseSettings, DataSettings, LineSettings, Settings
+from service.settings import AnswerSettings, DatabaseSettings, LineSettings, Settings
 from tests.servers import serve
 
 # Kita-ku's bounding box; points are drawn inside it (some fall just outside the ward).
@@ -129,15 +126,6 @@ def _end_to_end_figures(url: str, n: int) -> list[str]:
 
 def run(n: int = 300) -> list[str]:
     """Run the benchmark on a throwaway cluster; returns the report lines."""
-    with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
-        cluster = localdb.start(Path(tmp) / "pg", fast=False)
-        try:
-            localdb.ensure_database(cluster, "bench")
-            url = cluster.url("bench")
-            upgrade(url)
-            bundled.load_bundled(create_engine(url), DataSettings())
-            lines = asyncio.run(_query_figures(url, n))
-            lines += _end_to_end_figures(url, max(n // 3, 30))
-        finally:
-            localdb.stop(cluster)
-    return lines
+    with throwaway_database(with_bundled_data=True) as (url, _):
+        lines = asyncio.run(_query_figures(url, n))
+        return lines + _end_to_end_figures(url, max(n // 3, 30))

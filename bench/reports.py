@@ -15,23 +15,19 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from PIL import Image
-from sqlalchemy import create_engine
 
+from bench.database import throwaway_database
 from bench.location import SECRET, TOKEN
-from service import bundled, localdb
+from service import localdb
 from service.line import sandbox
 from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
-from service.migrations import upgrade
-from service.settings import DataSettings
 from tests.servers import serve
 
 # LINE recompresses photos sent from the chat to about this size.
@@ -128,47 +124,39 @@ def _service(env: dict[str, str], port: int) -> Iterator[str]:
 
 def run(residents: int = 24, reports_each: int = 4, inbox_workers: int = 4) -> list[str]:
     """Run the load on a throwaway cluster; returns the report lines."""
-    with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
-        cluster = localdb.start(Path(tmp) / "pg")
-        try:
-            localdb.ensure_database(cluster, "bench")
-            url = cluster.url("bench")
-            upgrade(url)
-            bundled.load_bundled(create_engine(url), DataSettings())
-            standin = LinePlatformStandIn(TOKEN)
-            with serve(create_standin_app(standin)) as line_url:
-                env = {
-                    "DATABASE_URL": url,
-                    "DATABASE_POOL_SIZE": "10",
-                    "LINE_CHANNEL_SECRET": SECRET,
-                    "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-                    "LINE_API_URL": line_url,
-                    "LINE_DATA_API_URL": line_url,
-                    "INBOX_WORKERS": str(inbox_workers),
-                    "INBOX_POLL_SECONDS": "0.05",
-                    "PHOTO_DIR": str(Path(tmp) / "photos"),
-                    "REPORTS_PER_HOUR": "10000",
-                    "NO_PROXY": "127.0.0.1,localhost",
-                }
-                with _service(env, localdb.free_port()) as app_url:
-                    webhook = app_url + "/line/webhook"
-                    floor = _floor(webhook, residents, 3.0)
-                    durations: list[float] = []
-                    threads = [
-                        threading.Thread(
-                            target=_resident,
-                            args=(standin, webhook, f"U{n:032x}", reports_each, n, durations),
-                        )
-                        for n in range(residents)
-                    ]
-                    started = time.perf_counter()
-                    for thread in threads:
-                        thread.start()
-                    for thread in threads:
-                        thread.join()
-                    elapsed = time.perf_counter() - started
-        finally:
-            localdb.stop(cluster)
+    with throwaway_database(with_bundled_data=True) as (url, tmp):
+        standin = LinePlatformStandIn(TOKEN)
+        with serve(create_standin_app(standin)) as line_url:
+            env = {
+                "DATABASE_URL": url,
+                "DATABASE_POOL_SIZE": str(inbox_workers + 4),
+                "LINE_CHANNEL_SECRET": SECRET,
+                "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                "LINE_API_URL": line_url,
+                "LINE_DATA_API_URL": line_url,
+                "INBOX_WORKERS": str(inbox_workers),
+                "INBOX_POLL_SECONDS": "0.05",
+                "PHOTO_DIR": str(tmp / "photos"),
+                "REPORTS_PER_HOUR": "10000",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+            with _service(env, localdb.free_port()) as app_url:
+                webhook = app_url + "/line/webhook"
+                floor = _floor(webhook, residents, 3.0)
+                durations: list[float] = []
+                threads = [
+                    threading.Thread(
+                        target=_resident,
+                        args=(standin, webhook, f"U{n:032x}", reports_each, n, durations),
+                    )
+                    for n in range(residents)
+                ]
+                started = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                elapsed = time.perf_counter() - started
     total = residents * reports_each
     rate = total / elapsed
     events = total * 6 / elapsed

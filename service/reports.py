@@ -54,6 +54,9 @@ class Submitted:
     status: str
 
 
+_CATEGORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
 def _point(lon: float, lat: float) -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
@@ -63,6 +66,9 @@ async def submit_report(
 ) -> Submitted:
     """Store a report. An open report of the same category within `duplicate_metres` makes
     it join that cluster; otherwise it starts a cluster of its own."""
+    # Two residents reporting the same spot at the same moment must not start two clusters:
+    # submissions of one category take turns (the lock ends with the transaction).
+    await conn.execute(_CATEGORY_LOCK, {"key": f"report:{report.category}"})
     cluster_id = await nearest_open_cluster(
         conn, report.category, report.lon, report.lat, duplicate_metres
     )
