@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import health
+from service.crew import routes as crew_routes
 from service.line import sandbox_chat, webhook
 from service.line.sandbox import LinePlatformStandIn, create_standin_app
 from service.runtime import running
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(webhook.router)
     app.include_router(health.router)
+    app.include_router(crew_routes.router)
     if settings.line.sandbox:
         standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
         app.state.standin = standin

@@ -23,6 +23,7 @@ from gis.hazards import HazardKind
 from gis.sources.errors import SourceError
 from service import bundled, localdb, reports
 from service.app import create_app
+from service.crew import auth as crew_auth
 from service.line.inbox import status_counts
 from service.migrations import upgrade
 from service.runtime import running
@@ -34,11 +35,13 @@ load_app = typer.Typer(help="Load official data files (idempotent: a reload chan
 inbox_app = typer.Typer(help="The webhook inbox.")
 sandbox_app = typer.Typer(help="Play a resident against a running sandbox (`civic dev`).")
 reports_app = typer.Typer(help="Defect reports: status changes, clustering, retention.")
+crew_app = typer.Typer(help="Crew accounts: the logins to the crew pages.")
 app.add_typer(db_app, name="db")
 app.add_typer(load_app, name="load")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(reports_app, name="reports")
+app.add_typer(crew_app, name="crew")
 
 T = TypeVar("T")
 
@@ -144,6 +147,8 @@ def dev(
     settings = _settings()
     settings.server.host = "127.0.0.1"
     settings.server.port = port
+    # Plain HTTP on loopback: a Secure cookie would never come back, and no one could log in.
+    settings.crew.cookie_secure = False
     url = _database_url(settings)
     typer.echo("migrating…")
     upgrade(url)
@@ -271,6 +276,24 @@ def reports_recluster() -> None:
             conn, settings.reports.duplicate_metres, settings.reports.metric_srid
         )
     typer.echo(str(result))
+
+
+@crew_app.command("add")
+def crew_add(
+    name: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -)")],
+    role: Annotated[str, typer.Option(help="crew or admin")] = "crew",
+) -> None:
+    """Create a crew account and print its one-time password (changed at first login)."""
+    url = _database_url(_settings())
+    try:
+        password = asyncio.run(
+            _in_transaction(url, lambda conn: crew_auth.create_account(conn, name, role))
+        )
+    except crew_auth.AccountError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"created {role} account {name!r}")
+    typer.echo(f"one-time password: {password}")
+    typer.echo("it is shown only now, and must be changed at the first login (/crew/login)")
 
 
 @sandbox_app.command("say")

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.crew.settings import CrewSettings
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # A well-known secret and token for sandbox mode: the stand-in is local and sends nothing
@@ -188,6 +190,7 @@ class Settings(BaseModel):
     answer: AnswerSettings
     reports: ReportSettings
     outbox: OutboxSettings
+    crew: CrewSettings
     server: ServerSettings
 
     @classmethod
@@ -201,6 +204,7 @@ class Settings(BaseModel):
             answer=AnswerSettings(),
             reports=ReportSettings(),
             outbox=OutboxSettings(),
+            crew=CrewSettings(),
             server=ServerSettings(),
         )
 

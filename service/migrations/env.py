@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import service.crew.tables
 import service.tables  # noqa: F401  (registers the LINE tables on the shared metadata)
 from gis.tables import metadata
 

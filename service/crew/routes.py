@@ -1,0 +1,374 @@
+"""Crew pages: login, logout, password change, the open report clusters, and (admins)
+the accounts. Japanese first, with English."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple
+
+import jinja2
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gis.clusters import OPEN_STATUSES
+from gis.tables import report_clusters, reports
+from service.crew.auth import (
+    MIN_PASSWORD_LENGTH,
+    Account,
+    Session,
+    Throttled,
+    WeakPassword,
+    authenticate,
+    change_password,
+    close_session,
+    open_session,
+)
+from service.crew.deps import (
+    COOKIE_PATH,
+    LOGIN_CSRF_COOKIE,
+    LOGIN_PATH,
+    PASSWORD_PATH,
+    SESSION_COOKIE,
+    AdminUser,
+    CrewConfig,
+    CrewRoute,
+    CrewUser,
+    CsrfChecked,
+    LoggedIn,
+)
+from service.crew.settings import CrewSettings
+from service.crew.tables import crew_accounts
+from service.deps import AppSettings, Engine
+from service.line.report_messages import STATUS_LABELS
+
+HOME_PATH = "/crew/"
+CLUSTER_LIMIT = 200
+# Japan keeps one offset all year.
+JST = timezone(timedelta(hours=9), "JST")
+
+router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+    )
+)
+
+
+class Message(NamedTuple):
+    """A notice shown on a page, in Japanese and English."""
+
+    ja: str
+    en: str
+
+
+WRONG_LOGIN = Message("名前またはパスワードが違います。", "Wrong name or password.")
+FORM_EXPIRED = Message(
+    "フォームの有効期限が切れました。もう一度入力してください。",
+    "The form expired. Please try again.",
+)
+PASSWORD_MISMATCH = Message(
+    "新しいパスワードが確認用と一致しません。", "The new passwords do not match."
+)
+PASSWORD_UNCHANGED = Message(
+    "新しいパスワードは現在のものと別にしてください。",
+    "The new password must differ from the current one.",
+)
+PASSWORD_WEAK = Message(
+    f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。",
+    f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+)
+WRONG_CURRENT = Message("現在のパスワードが違います。", "The current password is wrong.")
+
+
+def _throttled(exc: Throttled) -> Message:
+    minutes = math.ceil(exc.retry_after / 60)
+    return Message(
+        f"ログインの失敗が続いたため、しばらくログインできません。{minutes}分後にもう一度"
+        "お試しください。",
+        f"Too many failed logins. Please try again in {minutes} minutes.",
+    )
+
+
+def _page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _local_target(target: str) -> str:
+    # Back to a crew page only: never to another site ("//host", "/\\host") after a login.
+    if target.startswith(HOME_PATH) and target.isprintable():
+        return target
+    return HOME_PATH
+
+
+def _login_page(
+    request: Request,
+    settings: CrewSettings,
+    next_path: str,
+    error: Message | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    # No session yet: the form is guarded by a double-submit token (cookie + hidden field).
+    csrf_token = secrets.token_urlsafe(32)
+    response = _page(
+        request,
+        "login.html",
+        {"csrf_token": csrf_token, "next_path": _local_target(next_path), "error": error},
+        status_code,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf_token,
+        path=LOGIN_PATH,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(
+    request: Request,
+    settings: CrewConfig,
+    next_path: Annotated[str, Query(alias="next")] = HOME_PATH,
+) -> HTMLResponse:
+    """The login form."""
+    return _login_page(request, settings, next_path)
+
+
+async def _sign_in(
+    conn: AsyncConnection, request: Request, name: str, password: str, settings: CrewSettings
+) -> tuple[Account, str] | None:
+    account = await authenticate(conn, name, password, _client_ip(request), settings=settings)
+    if account is None:
+        return None
+    # A new session at every login, and the browser's previous one ends: a session planted
+    # in the browser before the login is never signed in.
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await close_session(conn, previous)
+    token, _ = await open_session(conn, account, settings=settings)
+    return account, token
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    engine: Engine,
+    settings: CrewConfig,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = HOME_PATH,
+) -> Response:
+    """Sign in: a session cookie and on to `next` (or to the password page first)."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_page(request, settings, next_path, FORM_EXPIRED, 403)
+    try:
+        async with engine.begin() as conn:
+            signed_in = await _sign_in(conn, request, name.strip(), password, settings)
+    except Throttled as exc:
+        response = _login_page(request, settings, next_path, _throttled(exc), 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if signed_in is None:
+        return _login_page(request, settings, next_path, WRONG_LOGIN, 401)
+    account, token = signed_in
+    target = PASSWORD_PATH if account.must_change_password else _local_target(next_path)
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_hours * 3600),
+        path=COOKIE_PATH,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    redirect.delete_cookie(
+        LOGIN_CSRF_COOKIE,
+        path=LOGIN_PATH,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return redirect
+
+
+@router.post("/logout")
+async def logout(session: CsrfChecked, engine: Engine, settings: CrewConfig) -> Response:
+    """Sign out: the session ends on the server, and the cookie is removed."""
+    async with engine.begin() as conn:
+        await close_session(conn, session.token)
+    redirect = RedirectResponse(LOGIN_PATH, status_code=303)
+    redirect.delete_cookie(
+        SESSION_COOKIE,
+        path=COOKIE_PATH,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return redirect
+
+
+def _password_page(
+    request: Request, session: Session, error: Message | None = None, status_code: int = 200
+) -> HTMLResponse:
+    return _page(
+        request,
+        "password.html",
+        {
+            "account": session.account,
+            "csrf_token": session.csrf_token,
+            "min_length": MIN_PASSWORD_LENGTH,
+            "error": error,
+        },
+        status_code,
+    )
+
+
+@router.get("/password", response_class=HTMLResponse)
+async def password_form(request: Request, session: LoggedIn) -> HTMLResponse:
+    """The password form (the only page until the one-time password is changed)."""
+    return _password_page(request, session)
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def password(
+    request: Request,
+    session: CsrfChecked,
+    engine: Engine,
+    settings: CrewConfig,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the password, proving the current one; other sessions are closed."""
+    if new_password != confirm_password:
+        return _password_page(request, session, PASSWORD_MISMATCH, 400)
+    if new_password == current_password:
+        return _password_page(request, session, PASSWORD_UNCHANGED, 400)
+    account = session.account
+    try:
+        async with engine.begin() as conn:
+            # The current password goes through the login throttle: a stolen session
+            # cannot be used to guess it.
+            proven = await authenticate(
+                conn, account.name, current_password, _client_ip(request), settings=settings
+            )
+            if proven is not None:
+                await change_password(conn, account.id, new_password, keep_token=session.token)
+    except Throttled as exc:
+        response = _password_page(request, session, _throttled(exc), 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except WeakPassword:
+        return _password_page(request, session, PASSWORD_WEAK, 400)
+    if proven is None:
+        return _password_page(request, session, WRONG_CURRENT, 400)
+    return RedirectResponse(HOME_PATH, status_code=303)
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(JST).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(
+    request: Request,
+    account: CrewUser,
+    session: LoggedIn,
+    engine: Engine,
+    app_settings: AppSettings,
+) -> HTMLResponse:
+    """The open report clusters, the most recently reported first (reporters not shown)."""
+    last_at = func.max(reports.c.created_at)
+    query = (
+        select(
+            report_clusters.c.id,
+            report_clusters.c.category,
+            report_clusters.c.status,
+            report_clusters.c.report_count,
+            func.min(reports.c.created_at).label("first_at"),
+            last_at.label("last_at"),
+        )
+        .select_from(
+            report_clusters.outerjoin(reports, reports.c.cluster_id == report_clusters.c.id)
+        )
+        .where(report_clusters.c.status.in_(OPEN_STATUSES))
+        .group_by(report_clusters.c.id)
+        .order_by(last_at.desc().nulls_last(), report_clusters.c.id.desc())
+        .limit(CLUSTER_LIMIT)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    clusters = []
+    for row in rows:
+        category = app_settings.reports.category(row.category)
+        clusters.append(
+            {
+                "id": row.id,
+                "category": (
+                    Message(category.label_ja, category.label_en)
+                    if category
+                    else Message(row.category, row.category)
+                ),
+                "status": Message(*STATUS_LABELS.get(row.status, (row.status, row.status))),
+                "report_count": row.report_count,
+                "first_at": _when(row.first_at),
+                "last_at": _when(row.last_at),
+            }
+        )
+    return _page(
+        request,
+        "home.html",
+        {
+            "account": account,
+            "csrf_token": session.csrf_token,
+            "clusters": clusters,
+            "limit": CLUSTER_LIMIT,
+        },
+    )
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+async def accounts(
+    request: Request, account: AdminUser, session: LoggedIn, engine: Engine
+) -> HTMLResponse:
+    """Admins: every crew account, with its role and whether it is disabled."""
+    query = select(
+        crew_accounts.c.name,
+        crew_accounts.c.role,
+        crew_accounts.c.disabled,
+        crew_accounts.c.created_at,
+    ).order_by(crew_accounts.c.name)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    listed = [
+        {
+            "name": row.name,
+            "role": row.role,
+            "disabled": row.disabled,
+            "created_at": _when(row.created_at),
+        }
+        for row in rows
+    ]
+    return _page(
+        request,
+        "accounts.html",
+        {"account": account, "csrf_token": session.csrf_token, "accounts": listed},
+    )

@@ -1,0 +1,528 @@
+"""Crew accounts and login, over real HTTP against the served app: cookies, CSRF, throttling,
+roles, the forced password change, `civic crew add`, and a walk over every crew route."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from service import reports
+from service.app import create_app
+from service.crew.auth import (
+    Throttled,
+    authenticate,
+    change_password,
+    create_account,
+)
+from service.crew.settings import CrewSettings
+from service.settings import ReportSettings
+from tests.conftest import RunningApp
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+RESIDENT = "U" + "f" * 32
+OJI = (139.736233, 35.758357)  # lon, lat
+
+T = TypeVar("T")
+
+
+def _db(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run `work` in a transaction on the test's database."""
+
+    async def run() -> T:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _url(running_app: RunningApp) -> str:
+    return running_app.settings.database.url or ""
+
+
+def _add(running_app: RunningApp, name: str, role: str = "crew") -> str:
+    """A new account; returns its one-time password."""
+    return _db(_url(running_app), lambda conn: create_account(conn, name, role))
+
+
+def _add_ready(running_app: RunningApp, name: str, role: str = "crew") -> None:
+    """A new account that has already set PASSWORD as its own."""
+
+    async def work(conn: AsyncConnection) -> None:
+        await create_account(conn, name, role)
+        account_id = await conn.scalar(
+            text("SELECT id FROM crew_accounts WHERE name = :n"), {"n": name}
+        )
+        await change_password(conn, account_id, PASSWORD)
+
+    _db(_url(running_app), work)
+
+
+class Browser:
+    """An HTTP client keeping cookies itself: the app's cookies are Secure, and a cookie jar
+    would never send those back over plain HTTP to the loopback test server."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(
+            base_url=base_url, trust_env=False, follow_redirects=False, timeout=30
+        )
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, *, html: bool = True, **kw: Any) -> httpx.Response:
+        headers = {"Accept": "text/html"} if html else {"Accept": "application/json"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = self.client.request(method, path, headers=headers, **kw)
+        for raw in response.headers.get_list("set-cookie"):
+            cookie = SimpleCookie()
+            cookie.load(raw)
+            for name, morsel in cookie.items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return response
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def csrf_token(self, page: str) -> str:
+        """The hidden csrf_token of the form on this page."""
+        found = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
+        assert found, f"no csrf_token on {page}"
+        return found.group(1)
+
+    def login(self, name: str, password: str, next_path: str | None = None) -> httpx.Response:
+        form = {"name": name, "password": password, "csrf_token": self.csrf_token("/crew/login")}
+        if next_path is not None:
+            form["next"] = next_path
+        return self.post("/crew/login", data=form)
+
+
+@pytest.fixture
+def browsers(running_app: RunningApp) -> Iterator[Callable[[], Browser]]:
+    """Makes browsers of their own (separate cookies) on the app; closed after the test."""
+    made: list[Browser] = []
+
+    def make() -> Browser:
+        made.append(Browser(running_app.url))
+        return made[-1]
+
+    yield make
+    for made_browser in made:
+        made_browser.client.close()
+
+
+@pytest.fixture
+def browser(browsers: Callable[[], Browser]) -> Browser:
+    return browsers()
+
+
+def _alert(response: httpx.Response) -> str:
+    found = re.search(r'<p role="alert">(.*?)</p>', response.text, re.S)
+    assert found, response.text
+    return found.group(1)
+
+
+def _set_cookie(response: httpx.Response, name: str) -> str:
+    return next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{name}="))
+
+
+def test_login_sets_a_secure_session_cookie_and_opens_the_crew_home(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    _add_ready(running_app, "tanaka")
+    before = browser.get("/crew/")
+    assert before.status_code == 303
+    location = urlsplit(before.headers["location"])
+    assert location.path == "/crew/login"
+    assert parse_qs(location.query) == {"next": ["/crew/"]}
+    login_page = browser.get("/crew/login")
+    assert login_page.headers["cache-control"] == "no-store"
+    assert login_page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in login_page.headers["content-security-policy"]
+    assert "<script" not in login_page.text
+
+    response = browser.login("tanaka", PASSWORD, next_path="/crew/accounts")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/crew/accounts"
+    attributes = {a.strip().lower() for a in _set_cookie(response, "civic_session").split(";")}
+    assert {"httponly", "samesite=lax", "secure", "path=/crew"} <= attributes
+
+    home = browser.get("/crew/")
+    assert home.status_code == 200
+    assert home.headers["cache-control"] == "no-store"
+    assert home.headers["x-frame-options"] == "DENY"
+    assert "tanaka" in home.text
+
+
+def test_an_offsite_next_is_ignored(running_app: RunningApp, browser: Browser) -> None:
+    _add_ready(running_app, "tanaka")
+    response = browser.login("tanaka", PASSWORD, next_path="//evil.example/crew/")
+    assert response.headers["location"] == "/crew/"
+
+
+def test_the_crew_home_lists_open_clusters_and_no_resident(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    async def file_reports(conn: AsyncConnection) -> tuple[int, int]:
+        open_one = await reports.submit_report(
+            conn,
+            reports.NewReport("road", *OJI, line_user_id=RESIDENT),
+            duplicate_metres=30,
+        )
+        closed = await reports.submit_report(
+            conn,
+            reports.NewReport("graffiti", *OJI, line_user_id=RESIDENT),
+            duplicate_metres=30,
+        )
+        await reports.change_status(
+            conn, closed.cluster_id, "resolved", actor="test", settings=ReportSettings()
+        )
+        return open_one.cluster_id, closed.cluster_id
+
+    open_id, closed_id = _db(_url(running_app), file_reports)
+    _add_ready(running_app, "tanaka")
+    browser.login("tanaka", PASSWORD)
+    home = browser.get("/crew/")
+    assert home.status_code == 200
+    cells = re.findall(r"<td>(\d+)</td>", home.text)
+    assert str(open_id) in cells
+    assert str(closed_id) not in cells
+    assert "道路の穴・段差" in home.text
+    assert RESIDENT not in home.text
+
+
+def test_wrong_password_and_unknown_name_get_the_same_answer(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    _add_ready(running_app, "tanaka")
+    wrong_password = browser.login("tanaka", "not the password")
+    unknown_name = browser.login("nobody", PASSWORD)
+    assert wrong_password.status_code == unknown_name.status_code == 401
+    assert _alert(wrong_password) == _alert(unknown_name)
+    assert "Wrong name or password" in _alert(wrong_password)
+    assert "civic_session" not in browser.cookies
+
+
+def test_the_sixth_attempt_in_the_window_is_throttled_even_with_the_right_password(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    _add_ready(running_app, "tanaka")
+    _add_ready(running_app, "suzuki")
+    for _ in range(5):
+        assert browser.login("tanaka", "not the password").status_code == 401
+    throttled = browser.login("tanaka", PASSWORD)
+    assert throttled.status_code == 429
+    assert 0 < int(throttled.headers["retry-after"]) <= 900
+    assert "Too many failed logins" in _alert(throttled)
+    assert "civic_session" not in browser.cookies
+    # The same address is throttled for every name.
+    assert browser.login("suzuki", PASSWORD).status_code == 429
+
+
+def test_failures_count_per_name_across_addresses_and_a_success_clears_them(
+    running_app: RunningApp,
+) -> None:
+    settings = CrewSettings()
+    url = _url(running_app)
+    _add_ready(running_app, "tanaka")
+
+    def attempt(password: str, ip: str) -> bool:
+        async def work(conn: AsyncConnection) -> bool:
+            return await authenticate(conn, "tanaka", password, ip, settings=settings) is not None
+
+        return _db(url, work)
+
+    for n in range(4):
+        assert not attempt("wrong", f"192.0.2.{n}")
+    assert attempt(PASSWORD, "192.0.2.10")  # clears the four failures
+    for n in range(5):
+        assert not attempt("wrong", f"198.51.100.{n}")
+    with pytest.raises(Throttled) as throttled:
+        attempt(PASSWORD, "203.0.113.1")
+    assert 0 < throttled.value.retry_after <= settings.login_window_seconds
+
+
+def test_the_one_time_password_must_be_changed_before_anything_else(
+    running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
+) -> None:
+    one_time = _add(running_app, "tanaka")
+    response = browser.login("tanaka", one_time)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/crew/password"
+    home = browser.get("/crew/")
+    assert (home.status_code, home.headers["location"]) == (303, "/crew/password")
+    assert browser.get("/crew/", html=False).status_code == 403
+
+    def change(current: str, new: str, confirm: str) -> httpx.Response:
+        form = {
+            "csrf_token": browser.csrf_token("/crew/password"),
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": confirm,
+        }
+        return browser.post("/crew/password", data=form)
+
+    assert "The current password is wrong" in _alert(change("wrong", PASSWORD, PASSWORD))
+    assert "do not match" in _alert(change(one_time, PASSWORD, PASSWORD + "x"))
+    assert "at least 12" in _alert(change(one_time, "short", "short"))
+    assert "must differ" in _alert(change(one_time, one_time, one_time))
+    changed = change(one_time, PASSWORD, PASSWORD)
+    assert (changed.status_code, changed.headers["location"]) == (303, "/crew/")
+    assert browser.get("/crew/").status_code == 200
+
+    fresh = browsers()
+    assert fresh.login("tanaka", one_time).status_code == 401
+    assert fresh.login("tanaka", PASSWORD).headers["location"] == "/crew/"
+
+
+def test_a_password_change_closes_the_other_sessions(
+    running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
+) -> None:
+    _add_ready(running_app, "tanaka")
+    other = browsers()
+    other.login("tanaka", PASSWORD)
+    browser.login("tanaka", PASSWORD)
+    form = {
+        "csrf_token": browser.csrf_token("/crew/password"),
+        "current_password": PASSWORD,
+        "new_password": PASSWORD + " 2",
+        "confirm_password": PASSWORD + " 2",
+    }
+    assert browser.post("/crew/password", data=form).status_code == 303
+    assert browser.get("/crew/").status_code == 200
+    assert other.get("/crew/", html=False).status_code == 401
+
+
+def test_forms_without_the_right_csrf_token_are_refused(
+    running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
+) -> None:
+    _add_ready(running_app, "tanaka")
+    browser.login("tanaka", PASSWORD)
+    change = {
+        "current_password": PASSWORD,
+        "new_password": PASSWORD + " 2",
+        "confirm_password": PASSWORD + " 2",
+    }
+    for path, form in (("/crew/logout", {}), ("/crew/password", change)):
+        assert browser.post(path, data=form).status_code == 403
+        assert browser.post(path, data={**form, "csrf_token": "forged"}).status_code == 403
+    # Nothing happened: still signed in, with the same password.
+    assert browser.get("/crew/").status_code == 200
+    assert browsers().login("tanaka", PASSWORD).status_code == 303
+
+    # The login form has no session yet: its token must match the one in its cookie.
+    stranger = browsers()
+    token = stranger.csrf_token("/crew/login")
+    stranger.cookies.clear()
+    form = {"name": "tanaka", "password": PASSWORD, "csrf_token": token}
+    assert stranger.post("/crew/login", data=form).status_code == 403
+    stranger.csrf_token("/crew/login")
+    forged = {**form, "csrf_token": "forged"}
+    assert stranger.post("/crew/login", data=forged).status_code == 403
+
+
+def test_the_accounts_page_is_for_admins_only(
+    running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
+) -> None:
+    _add_ready(running_app, "tanaka", "crew")
+    _add_ready(running_app, "sato", "admin")
+    browser.login("tanaka", PASSWORD)
+    assert browser.get("/crew/accounts").status_code == 403
+    assert "/crew/accounts" not in browser.get("/crew/").text
+
+    admin = browsers()
+    admin.login("sato", PASSWORD)
+    page = admin.get("/crew/accounts")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    assert "tanaka" in page.text and "sato" in page.text
+
+
+def test_logout_ends_the_session(running_app: RunningApp, browser: Browser) -> None:
+    _add_ready(running_app, "tanaka")
+    browser.login("tanaka", PASSWORD)
+    old_cookie = browser.cookies["civic_session"]
+    csrf_token = browser.csrf_token("/crew/")
+    response = browser.post("/crew/logout", data={"csrf_token": csrf_token})
+    assert (response.status_code, response.headers["location"]) == (303, "/crew/login")
+    assert "civic_session" not in browser.cookies
+    browser.cookies["civic_session"] = old_cookie
+    assert browser.get("/crew/", html=False).status_code == 401
+    assert browser.get("/crew/").status_code == 303
+
+
+def test_expired_sessions_and_disabled_accounts_are_refused(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    url = _url(running_app)
+    _add_ready(running_app, "tanaka")
+    browser.login("tanaka", PASSWORD)
+    assert browser.get("/crew/", html=False).status_code == 200
+
+    async def expire(conn: AsyncConnection) -> None:
+        await conn.execute(text("UPDATE crew_sessions SET expires_at = now() - interval '1 s'"))
+
+    _db(url, expire)
+    assert browser.get("/crew/", html=False).status_code == 401
+
+    browser.login("tanaka", PASSWORD)
+    assert browser.get("/crew/", html=False).status_code == 200
+
+    async def disable(conn: AsyncConnection) -> None:
+        await conn.execute(text("UPDATE crew_accounts SET disabled = true"))
+
+    _db(url, disable)
+    assert browser.get("/crew/", html=False).status_code == 401
+    assert browser.login("tanaka", PASSWORD).status_code == 401
+
+
+def test_the_database_holds_argon2id_hashes_and_no_session_token(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    _add_ready(running_app, "tanaka")
+    browser.login("tanaka", PASSWORD)
+    token = browser.cookies["civic_session"]
+
+    async def stored(conn: AsyncConnection) -> tuple[str, list[tuple[Any, ...]]]:
+        password_hash = await conn.scalar(text("SELECT password_hash FROM crew_accounts"))
+        sessions = (await conn.execute(text("SELECT * FROM crew_sessions"))).all()
+        return password_hash, [tuple(row) for row in sessions]
+
+    password_hash, sessions = _db(_url(running_app), stored)
+    assert password_hash.startswith("$argon2id$")
+    assert PASSWORD not in password_hash
+    assert len(sessions) == 1
+    assert hashlib.sha256(token.encode()).hexdigest() in sessions[0]
+    assert not any(token in str(value) for value in sessions[0])
+
+
+def test_a_weaker_hash_is_upgraded_at_login(running_app: RunningApp, browser: Browser) -> None:
+    url = _url(running_app)
+    _add_ready(running_app, "tanaka")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+
+    async def set_weak(conn: AsyncConnection) -> None:
+        await conn.execute(text("UPDATE crew_accounts SET password_hash = :h"), {"h": weak})
+
+    async def current(conn: AsyncConnection) -> str:
+        return str(await conn.scalar(text("SELECT password_hash FROM crew_accounts")))
+
+    _db(url, set_weak)
+    assert browser.login("tanaka", PASSWORD).status_code == 303
+    upgraded = _db(url, current)
+    assert upgraded != weak
+    assert not PasswordHasher().check_needs_rehash(upgraded)
+
+
+def _civic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_civic_crew_add_prints_a_one_time_password(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    url = _url(running_app)
+    added = _civic(url, "crew", "add", "hanako", "--role", "admin")
+    assert added.returncode == 0, added.stderr
+    found = re.search(r"one-time password: (\S+)", added.stdout)
+    assert found, added.stdout
+    assert "changed at the first login" in added.stdout
+    response = browser.login("hanako", found.group(1))
+    assert (response.status_code, response.headers["location"]) == (303, "/crew/password")
+
+    again = _civic(url, "crew", "add", "hanako", "--role", "crew")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    assert "one-time password" not in again.stdout
+
+
+def _guarded_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every crew or admin route of the app but the login page, with
+    path parameters filled in with 1."""
+    found = []
+    for route in iter_route_contexts(app.routes):
+        path = route.path
+        if path is None or path == "/crew/login":
+            continue
+        if not (path.startswith("/admin") or "/crew" in path):
+            continue
+        concrete = re.sub(r"\{[^}]*\}", "1", path)
+        # A mount has no methods: a GET at its root must be refused as well.
+        for method in sorted((route.methods or {"GET"}) - {"HEAD", "OPTIONS"}):
+            found.append((method, concrete))
+    return found
+
+
+def test_every_crew_route_needs_a_login(running_app: RunningApp, browser: Browser) -> None:
+    routes = _guarded_routes(create_app(running_app.settings))
+    assert {("GET", "/crew/"), ("GET", "/crew/accounts"), ("POST", "/crew/logout")} <= set(routes)
+    answered = []
+    for method, path in routes:
+        for html in (True, False):
+            response = browser.request(method, path, html=html)
+            assert browser.cookies == {}, "a refused request set a cookie"
+            refused = response.status_code == 401 or (
+                response.status_code == 303
+                and response.headers["location"].startswith("/crew/login?next=")
+            )
+            if not refused:
+                answered.append(f"{method} {path} (html={html}): {response.status_code}")
+            # Crew routes belong on a router with route_class=CrewRoute.
+            if response.headers.get("cache-control") != "no-store":
+                answered.append(f"{method} {path} (html={html}): no security headers")
+    assert answered == [], "crew routes answering without a login"
+
+
+def test_every_crew_route_waits_for_the_one_time_password_to_be_changed(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    browser.login("tanaka", _add(running_app, "tanaka"))
+    csrf_token = browser.csrf_token("/crew/password")
+    allowed = {"/crew/password", "/crew/logout"}
+    answered = []
+    for method, path in _guarded_routes(create_app(running_app.settings)):
+        if path in allowed:
+            continue
+        data = {"csrf_token": csrf_token} if method == "POST" else None
+        response = browser.request(method, path, html=method == "GET", data=data)
+        refused = response.status_code == 403 or (
+            response.status_code == 303 and response.headers["location"] == "/crew/password"
+        )
+        if not refused:
+            answered.append(f"{method} {path}: {response.status_code}")
+    assert answered == [], "crew routes answering before the password change"
