@@ -1,10 +1,19 @@
 # The civic-gis service, for a server deployment beside the postgis/postgis image.
+
+# The crew map's JS/CSS from the npm registry (served by the app: no CDN at view time).
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY frontend frontend
+COPY service/crew/static service/crew/static
+RUN cd frontend && npm ci --no-audit --no-fund && node copy-assets.mjs
+
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY gis gis
 COPY service service
+COPY --from=assets /build/service/crew/static/vendor service/crew/static/vendor
 RUN pip install --no-cache-dir .
 COPY shelters.geojson ./
 COPY hazard_maps hazard_maps

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint bench postgis setup clean
+.PHONY: run test lint bench postgis node assets setup clean
 
 run: setup
 	$(BIN)/civic dev --port $(PORT)
@@ -21,7 +21,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
-setup: postgis $(VENV)/.installed
+setup: postgis $(VENV)/.installed assets
 
 # Python packages, in a virtualenv of the project's own.
 $(VENV)/.installed: pyproject.toml
@@ -47,6 +47,21 @@ postgis:
 	  echo "(or set DATABASE_URL to a PostgreSQL database that has PostGIS)"; exit 1; fi; \
 	echo "installing $$pkg"; \
 	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$pkg
+
+# Node.js and npm from the system's packages, for the crew map's front-end assets.
+node:
+	@if command -v npm >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "npm is missing (crew map assets). Install it with: sudo apt-get install nodejs npm"; exit 1; fi; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q nodejs npm
+
+# The crew map's JS/CSS from the npm registry, copied where the app serves them (/assets):
+# never committed, never fetched from a CDN at view time.
+assets: service/crew/static/vendor/.copied
+service/crew/static/vendor/.copied: frontend/package-lock.json frontend/copy-assets.mjs | node
+	cd frontend && npm ci --no-audit --no-fund && node copy-assets.mjs
+	@touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

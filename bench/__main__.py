@@ -1,6 +1,6 @@
 """`python -m bench` (or `make bench`): print the benchmark figures."""
 
-from bench import clusters, location, reports
+from bench import clusters, crewmap, location, reports
 
 print("Location answer (Kita-ku data, 2-core machine; medians, ratio to a same-run floor)")
 for line in location.run():
@@ -14,4 +14,9 @@ for line in reports.run():
 print()
 print("Report clustering (100k synthetic reports; medians, ratio to a same-run floor)")
 for line in clusters.run():
+    print(line)
+
+print()
+print("Crew map page (100k synthetic reports, no database; medians, ratio to a same-run floor)")
+for line in crewmap.run():
     print(line)

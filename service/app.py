@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service import health
+from service.crew import clusters as crew_clusters
+from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.line import sandbox_chat, webhook
 from service.line.sandbox import LinePlatformStandIn, create_standin_app
@@ -16,6 +20,8 @@ from service.runtime import running
 from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
 
 log = logging.getLogger(__name__)
+
+CREW_STATIC = Path(__file__).resolve().parent / "crew" / "static"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -43,6 +49,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(crew_routes.router)
+    app.include_router(crew_map.router)
+    app.include_router(crew_clusters.router)
+    # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
+    # here, never from a CDN, since many municipal networks have no internet.
+    app.mount("/assets", StaticFiles(directory=CREW_STATIC), name="assets")
     if settings.line.sandbox:
         standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
         app.state.standin = standin

@@ -283,7 +283,8 @@ async def password(
     return RedirectResponse(HOME_PATH, status_code=303)
 
 
-def _when(at: datetime | None) -> str:
+def when(at: datetime | None) -> str:
+    """A time as crews read it: Japan time, to the minute."""
     return at.astimezone(JST).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
@@ -329,8 +330,8 @@ async def home(
                 ),
                 "status": Message(*STATUS_LABELS.get(row.status, (row.status, row.status))),
                 "report_count": row.report_count,
-                "first_at": _when(row.first_at),
-                "last_at": _when(row.last_at),
+                "first_at": when(row.first_at),
+                "last_at": when(row.last_at),
             }
         )
     return _page(
@@ -363,7 +364,7 @@ async def accounts(
             "name": row.name,
             "role": row.role,
             "disabled": row.disabled,
-            "created_at": _when(row.created_at),
+            "created_at": when(row.created_at),
         }
         for row in rows
     ]

@@ -1,0 +1,148 @@
+"""A report cluster's page: photos, status history, how many reported it, the status form.
+
+A status change goes through the report workflow, so the residents who reported it are
+notified (the outbox is woken at once). Reporters' LINE user IDs are never shown.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from gis.clusters import STATUSES
+from service import reports
+from service.crew.deps import CrewRoute, CrewUser, CsrfChecked, LoggedIn
+from service.crew.routes import templates, when
+from service.deps import AppSettings, Engine
+from service.line.report_messages import STATUS_LABELS
+from service.photos import LocalPhotoStore
+
+router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
+
+_CLUSTER = text("""
+    SELECT c.id, c.category, c.status, c.report_count, ST_X(c.geom) AS lon,
+           ST_Y(c.geom) AS lat, c.created_at
+    FROM report_clusters c WHERE c.id = :id
+""")
+_REPORTS = text("""
+    SELECT r.id, r.created_at, r.description, r.address, r.source,
+           coalesce(array_agg(p.photo_key ORDER BY p.position)
+                    FILTER (WHERE p.photo_key IS NOT NULL), '{}') AS photos
+    FROM reports r LEFT JOIN report_photos p ON p.report_id = r.id
+    WHERE r.cluster_id = :id GROUP BY r.id ORDER BY r.id
+""")
+_HISTORY = text("""
+    SELECT status, actor, note, at FROM cluster_events WHERE cluster_id = :id ORDER BY at, id
+""")
+_FIRST_PHOTO = text("""
+    SELECT p.photo_key FROM report_photos p JOIN reports r ON r.id = p.report_id
+    WHERE r.cluster_id = :id ORDER BY r.id, p.position LIMIT 1
+""")
+_PHOTO_OF_CLUSTER = text("""
+    SELECT 1 FROM report_photos p JOIN reports r ON r.id = p.report_id
+    WHERE r.cluster_id = :id AND p.photo_key = :key
+""")
+
+
+@router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
+async def cluster_page(
+    request: Request,
+    cluster_id: int,
+    account: CrewUser,
+    session: LoggedIn,
+    engine: Engine,
+    settings: AppSettings,
+) -> HTMLResponse:
+    """Everything a crew needs to work one problem."""
+    async with engine.connect() as conn:
+        cluster = (await conn.execute(_CLUSTER, {"id": cluster_id})).first()
+        if cluster is None:
+            raise HTTPException(404, "no such report cluster")
+        filed = (await conn.execute(_REPORTS, {"id": cluster_id})).all()
+        history = (await conn.execute(_HISTORY, {"id": cluster_id})).all()
+    category = settings.reports.category(cluster.category)
+    return templates.TemplateResponse(
+        request,
+        "cluster.html",
+        {
+            "account": account,
+            "csrf_token": session.csrf_token,
+            "cluster": cluster,
+            "category": (category.label_ja, category.label_en) if category else None,
+            "status_label": STATUS_LABELS[cluster.status],
+            "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES],
+            "reports": [{**row._asdict(), "when": when(row.created_at)} for row in filed],
+            "history": [{**row._asdict(), "when": when(row.at)} for row in history],
+            "status_labels": STATUS_LABELS,
+        },
+    )
+
+
+@router.post("/clusters/{cluster_id}/status")
+async def change_status(
+    request: Request,
+    cluster_id: int,
+    account: CrewUser,
+    _: CsrfChecked,
+    engine: Engine,
+    settings: AppSettings,
+    status: Annotated[str, Form()],
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Change the status; every resident who reported the problem is told."""
+    try:
+        async with engine.begin() as conn:
+            await reports.change_status(
+                conn,
+                cluster_id,
+                status,
+                actor=f"crew:{account.name}",
+                note=note.strip(),
+                settings=settings.reports,
+            )
+    except reports.WorkflowError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    request.app.state.outbox.wake()
+    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+
+
+def _jpeg(store: LocalPhotoStore, key: str, thumbnail: bool) -> Response:
+    try:
+        data = store.get(key, thumbnail=thumbnail)
+    except (KeyError, ValueError) as exc:
+        raise HTTPException(404, "no such photo") from exc
+    # Photos are personal data: never kept by shared caches.
+    headers = {"Cache-Control": "private, max-age=3600"}
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+@router.get("/clusters/{cluster_id}/thumbnail")
+async def cluster_thumbnail(
+    cluster_id: int, account: CrewUser, engine: Engine, settings: AppSettings
+) -> Response:
+    """The first photo of the cluster, small (for the map's popups)."""
+    async with engine.connect() as conn:
+        key = (await conn.execute(_FIRST_PHOTO, {"id": cluster_id})).scalar_one_or_none()
+    if key is None:
+        raise HTTPException(404, "no photo")
+    return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail=True)
+
+
+@router.get("/clusters/{cluster_id}/photos/{key}")
+async def cluster_photo(
+    cluster_id: int,
+    key: str,
+    account: CrewUser,
+    engine: Engine,
+    settings: AppSettings,
+    thumbnail: bool = False,
+) -> Response:
+    """One photo of the cluster, full size or as a thumbnail."""
+    async with engine.connect() as conn:
+        found = (await conn.execute(_PHOTO_OF_CLUSTER, {"id": cluster_id, "key": key})).first()
+    if found is None:
+        raise HTTPException(404, "no such photo")
+    return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail)

@@ -1,0 +1,155 @@
+"""The crew map (`/crew/map`): report clusters coloured by status, filters, layers.
+
+The page is a small filter form around an iframe holding the folium map (`/crew/map/frame`),
+so the filters stay in the query string and the map document can carry its own CSP (folium
+writes its set-up as inline script). Every asset comes from this app (`/assets`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gis.clusters import OPEN_STATUSES, STATUSES
+from gis.crewmap import MapCluster, MapLayers, build_crew_map
+from service.crew.deps import CrewRoute, CrewUser, LoggedIn
+from service.crew.routes import JST, templates
+from service.deps import AppSettings, Engine
+
+ASSET_BASE = "/assets"
+# The map document only: folium's set-up is inline script and style.
+MAP_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'self'; form-action 'self'"
+)
+
+router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
+
+_CLUSTERS = text("""
+    SELECT c.id, c.category, c.status, c.report_count,
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
+           min(r.created_at) AS first_at, max(r.created_at) AS last_at,
+           bool_or(EXISTS (SELECT 1 FROM report_photos p WHERE p.report_id = r.id)) AS photo
+    FROM report_clusters c
+    JOIN reports r ON r.cluster_id = c.id
+    WHERE c.status = ANY(CAST(:statuses AS text[]))
+      AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
+    GROUP BY c.id
+    HAVING (CAST(:since AS timestamptz) IS NULL OR max(r.created_at) >= :since)
+       AND (CAST(:until AS timestamptz) IS NULL OR min(r.created_at) < :until)
+    ORDER BY c.id
+""")
+
+_SHELTERS = text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name FROM shelters WHERE active")
+_HAZARDS = text("""
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object(
+            'type', 'Feature',
+            'properties', json_build_object('kind', kind, 'label_ja', label_ja),
+            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001), 6)::json)
+    ), '[]'::json)) FROM hazard_zones
+""")
+_BOUNDARY = text("SELECT ST_AsGeoJSON(geom, 6)::json FROM service_area LIMIT 1")
+
+
+class MapFilters:
+    """The filters of the map, as query parameters (so a view can be bookmarked)."""
+
+    def __init__(
+        self,
+        status: Annotated[list[str] | None, Query()] = None,
+        category: Annotated[list[str] | None, Query()] = None,
+        since: Annotated[date | None, Query(alias="from")] = None,
+        until: Annotated[date | None, Query(alias="to")] = None,
+    ) -> None:
+        self.statuses = [s for s in status or OPEN_STATUSES if s in STATUSES]
+        self.categories = category or None
+        self.since = since
+        self.until = until
+
+    def params(self) -> dict[str, Any]:
+        """Bound parameters of the cluster query (dates are whole days in Japan time)."""
+
+        def start(day: date | None) -> datetime | None:
+            return datetime.combine(day, time(), JST) if day else None
+
+        return {
+            "statuses": self.statuses,
+            "categories": self.categories,
+            "since": start(self.since),
+            "until": start(self.until + timedelta(days=1)) if self.until else None,
+        }
+
+
+async def _layers(conn: AsyncConnection) -> MapLayers:
+    shelters = [(r.lon, r.lat, r.name) for r in await conn.execute(_SHELTERS)]
+    hazards = (await conn.execute(_HAZARDS)).scalar_one()
+    boundary = (await conn.execute(_BOUNDARY)).scalar_one_or_none()
+    return MapLayers(
+        shelters=shelters,
+        hazards_geojson=hazards,
+        boundary_geojson=boundary,
+        attribution=(
+            "出典：国土地理院 指定緊急避難場所データ、国土交通省 PLATEAU、"
+            "ハザードマップポータルサイト、国土数値情報（加工して作成）"
+        ),
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+async def crew_map(
+    request: Request,
+    account: CrewUser,
+    session: LoggedIn,
+    settings: AppSettings,
+    filters: Annotated[MapFilters, Depends()],
+) -> HTMLResponse:
+    """The map page: the filter form and the map frame."""
+    categories = settings.reports.categories
+    return templates.TemplateResponse(
+        request,
+        "map.html",
+        {
+            "account": account,
+            "csrf_token": session.csrf_token,
+            "statuses": STATUSES,
+            "categories": categories,
+            "filters": filters,
+            "frame_url": "/crew/map/frame?" + request.url.query,
+        },
+    )
+
+
+@router.get("/map/frame", response_class=HTMLResponse)
+async def crew_map_frame(
+    user: CrewUser, engine: Engine, settings: AppSettings, filters: Annotated[MapFilters, Depends()]
+) -> HTMLResponse:
+    """The folium map document of the filtered clusters."""
+    labels = {c.code: c.label_ja for c in settings.reports.categories}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_CLUSTERS, filters.params())).all()
+        layers = await _layers(conn)
+    clusters = [
+        MapCluster(
+            id=row.id,
+            lon=row.lon,
+            lat=row.lat,
+            category=labels.get(row.category, row.category),
+            status=row.status,
+            report_count=row.report_count,
+            first_at=row.first_at,
+            last_at=row.last_at,
+            thumbnail_url=f"/crew/clusters/{row.id}/thumbnail" if row.photo else None,
+            detail_url=f"/crew/clusters/{row.id}",
+        )
+        for row in rows
+    ]
+    page = build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers)
+    # Shown inside the map page's iframe: same-origin framing only.
+    headers = {"Content-Security-Policy": MAP_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(page, headers=headers)
