@@ -31,17 +31,22 @@ MAP_CSP = (
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
 _CLUSTERS = text("""
+    WITH times AS (
+        SELECT cluster_id, min(created_at) AS first_at, max(created_at) AS last_at
+        FROM reports GROUP BY cluster_id
+    ), with_photos AS (
+        SELECT DISTINCT r.cluster_id FROM report_photos p JOIN reports r ON r.id = p.report_id
+    )
     SELECT c.id, c.category, c.status, c.report_count,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-           min(r.created_at) AS first_at, max(r.created_at) AS last_at,
-           bool_or(EXISTS (SELECT 1 FROM report_photos p WHERE p.report_id = r.id)) AS photo
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, t.first_at, t.last_at,
+           w.cluster_id IS NOT NULL AS photo
     FROM report_clusters c
-    JOIN reports r ON r.cluster_id = c.id
+    JOIN times t ON t.cluster_id = c.id
+    LEFT JOIN with_photos w ON w.cluster_id = c.id
     WHERE c.status = ANY(CAST(:statuses AS text[]))
       AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
-    GROUP BY c.id
-    HAVING (CAST(:since AS timestamptz) IS NULL OR max(r.created_at) >= :since)
-       AND (CAST(:until AS timestamptz) IS NULL OR min(r.created_at) < :until)
+      AND (CAST(:since AS timestamptz) IS NULL OR t.last_at >= :since)
+      AND (CAST(:until AS timestamptz) IS NULL OR t.first_at < :until)
     ORDER BY c.id
 """)
 
