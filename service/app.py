@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service import health
 from service.crew import clusters as crew_clusters
+from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.line import sandbox_chat, webhook
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(crew_routes.router)
     app.include_router(crew_map.router)
     app.include_router(crew_clusters.router)
+    app.include_router(crew_exports.router)
     # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
     # here, never from a CDN, since many municipal networks have no internet.
     app.mount("/assets", StaticFiles(directory=CREW_STATIC), name="assets")

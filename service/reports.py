@@ -216,3 +216,92 @@ async def forget_reporters(conn: AsyncConnection, before: datetime) -> Forgotten
     outbox = (await conn.execute(_FORGET_OUTBOX, params)).rowcount
     inbox = (await conn.execute(_FORGET_INBOX, params)).rowcount
     return Forgotten(unlinked, outbox, inbox)
+
+
+_LOCK_CLUSTERS = text("""
+    SELECT id, category, status FROM report_clusters
+    WHERE id = ANY(CAST(:ids AS integer[])) ORDER BY id FOR UPDATE
+""")
+_MOVE_ALL = text("UPDATE reports SET cluster_id = :keep WHERE cluster_id = :merge")
+_CLOSE_AS_DUPLICATE = text("""
+    UPDATE report_clusters SET status = 'duplicate', closed_at = now(), updated_at = now()
+    WHERE id = :id
+""")
+_ADD_EVENT = text("""
+    INSERT INTO cluster_events (cluster_id, status, actor, note)
+    VALUES (:cluster, :status, :actor, :note)
+""")
+
+
+async def merge_clusters(conn: AsyncConnection, keep_id: int, merge_id: int, *, actor: str) -> None:
+    """Move every report of cluster `merge_id` into `keep_id` and close `merge_id` as
+    duplicate, with an event on each. Both must be open and of the same category.
+
+    The moved reporters are not notified here: they follow `keep_id` from now on and hear
+    of its next status change."""
+    if keep_id == merge_id:
+        raise WorkflowError("a cluster cannot be merged into itself")
+    # Locked in id order (no deadlock with a merge the other way round); the row locks also
+    # hold off a report joining either cluster until this commits.
+    found = {
+        row.id: row for row in await conn.execute(_LOCK_CLUSTERS, {"ids": [keep_id, merge_id]})
+    }
+    keep, merge = found.get(keep_id), found.get(merge_id)
+    if keep is None or merge is None:
+        raise WorkflowError(f"no report cluster #{keep_id if keep is None else merge_id}")
+    if keep.category != merge.category:
+        raise WorkflowError(
+            f"#{merge_id} is {merge.category!r}, #{keep_id} is {keep.category!r}: "
+            "only clusters of one category can be merged"
+        )
+    if keep.status in CLOSED_STATUSES or merge.status in CLOSED_STATUSES:
+        raise WorkflowError("only open clusters can be merged")
+    await conn.execute(_MOVE_ALL, {"keep": keep_id, "merge": merge_id})
+    await conn.execute(_CLOSE_AS_DUPLICATE, {"id": merge_id})
+    events = [
+        {"cluster": merge_id, "status": "duplicate", "note": f"merged into #{keep_id}"},
+        {"cluster": keep_id, "status": keep.status, "note": f"merged #{merge_id}"},
+    ]
+    await conn.execute(_ADD_EVENT, [{**event, "actor": actor} for event in events])
+    await refresh_cluster(conn, keep_id)
+    await refresh_cluster(conn, merge_id)
+
+
+_REPORT_CLUSTER = text("""
+    SELECT c.id, c.status,
+           (SELECT count(*) FROM reports o WHERE o.cluster_id = c.id) AS report_count
+    FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
+    WHERE r.id = :id FOR UPDATE OF c
+""")
+_NEW_CLUSTER_FOR = text("""
+    INSERT INTO report_clusters (category, status, geom, closed_at)
+    SELECT c.category, c.status, r.geom, c.closed_at
+    FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
+    WHERE r.id = :id
+    RETURNING id
+""")
+_MOVE_ONE = text("UPDATE reports SET cluster_id = :cluster WHERE id = :id")
+
+
+async def split_report(conn: AsyncConnection, report_id: int, *, actor: str) -> int:
+    """Move one report out of its cluster into a new cluster of the same category and
+    status (event "split from #old"); returns the new cluster's id. The only report of a
+    cluster cannot be split out."""
+    old = (await conn.execute(_REPORT_CLUSTER, {"id": report_id})).first()
+    if old is None:
+        raise WorkflowError(f"no report No.{report_id}")
+    if old.report_count < 2:
+        raise WorkflowError(f"report No.{report_id} is the only report of #{old.id}")
+    new_id = int((await conn.execute(_NEW_CLUSTER_FOR, {"id": report_id})).scalar_one())
+    await conn.execute(_MOVE_ONE, {"cluster": new_id, "id": report_id})
+    events = [
+        {"cluster": new_id, "note": f"split from #{old.id}"},
+        # The old cluster's history says where the report went.
+        {"cluster": old.id, "note": f"No.{report_id} split into #{new_id}"},
+    ]
+    await conn.execute(
+        _ADD_EVENT, [{**event, "status": old.status, "actor": actor} for event in events]
+    )
+    await refresh_cluster(conn, old.id)
+    await refresh_cluster(conn, new_id)
+    return new_id

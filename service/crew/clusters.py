@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from gis.clusters import STATUSES
 from service import reports
-from service.crew.deps import CrewRoute, CrewUser, CsrfChecked, LoggedIn
+from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
 from service.crew.routes import templates, when
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
@@ -146,3 +146,33 @@ async def cluster_photo(
     if found is None:
         raise HTTPException(404, "no such photo")
     return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail)
+
+
+@router.post("/clusters/{cluster_id}/merge")
+async def merge_cluster(
+    cluster_id: int,
+    account: AdminUser,
+    _: CsrfChecked,
+    engine: Engine,
+    other: Annotated[int, Form()],
+) -> Response:
+    """Merge cluster `other` (the same problem filed apart) into this one; admins only."""
+    try:
+        async with engine.begin() as conn:
+            await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
+    except reports.WorkflowError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+
+
+@router.post("/reports/{report_id}/split")
+async def split_report(
+    report_id: int, account: AdminUser, _: CsrfChecked, engine: Engine
+) -> Response:
+    """Move one report out into a cluster of its own (a different problem); admins only."""
+    try:
+        async with engine.begin() as conn:
+            new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
+    except reports.WorkflowError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return RedirectResponse(f"/crew/clusters/{new_id}", status_code=303)

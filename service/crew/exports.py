@@ -1,0 +1,138 @@
+"""Exports of the crew map's current view: `/crew/export.geojson` and `/crew/export.csv`.
+
+Both take the map's query parameters (`MapFilters`) and hold one row per REPORT of the
+clusters the map shows: report and cluster number, category code and Japanese label, the
+cluster's status, when it was filed (ISO 8601, Japan time), the address the resident's
+phone gave, the description, how many photos, and WGS84 longitude/latitude. Residents'
+LINE user IDs are never selected.
+
+CSV convention: UTF-8 with a BOM (Excel in Japan otherwise reads it as Shift_JIS), and a
+header of Japanese names with the English/GeoJSON property name in parentheses, e.g.
+`通報番号 (report_id)`. Text a resident wrote that starts like a formula gets a leading `'`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from service.crew.deps import CrewRoute, CrewUser
+from service.crew.map import _CLUSTERS, MapFilters
+from service.crew.routes import JST
+from service.deps import AppSettings, Engine
+from service.settings import ReportSettings
+
+router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
+
+# The reports of the clusters the map shows: the map's own filter query, as a subquery, so
+# an export always holds what the map displays. Composed from constant SQL only; every
+# value is a bound parameter.
+_REPORTS = text(f"""
+    SELECT r.id, r.cluster_id, r.category, c.status, r.created_at, r.address, r.description,
+           (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) AS photo_count,
+           ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
+    FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
+    WHERE r.cluster_id IN (SELECT shown.id FROM ({_CLUSTERS.text}) shown)
+    ORDER BY r.id
+""")  # noqa: S608
+
+# (property name, Japanese column name), in column order.
+_COLUMNS = (
+    ("report_id", "通報番号"),
+    ("cluster_id", "案件番号"),
+    ("category", "種類コード"),
+    ("category_ja", "種類"),
+    ("status", "状況"),
+    ("created_at", "通報日時"),
+    ("address", "住所"),
+    ("description", "内容"),
+    ("photo_count", "写真枚数"),
+    ("lon", "経度"),
+    ("lat", "緯度"),
+)
+# A cell starting with one of these is a formula to spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def _rows(
+    engine: Engine, filters: MapFilters, settings: ReportSettings
+) -> list[dict[str, Any]]:
+    """The exported reports, as property dicts in `_COLUMNS` order."""
+    async with engine.connect() as conn:
+        found = (await conn.execute(_REPORTS, filters.params())).all()
+    rows = []
+    for row in found:
+        category = settings.category(row.category)
+        rows.append(
+            {
+                "report_id": row.id,
+                "cluster_id": row.cluster_id,
+                "category": row.category,
+                "category_ja": category.label_ja if category else row.category,
+                "status": row.status,
+                "created_at": row.created_at.astimezone(JST).isoformat(),
+                "address": row.address,
+                "description": row.description,
+                "photo_count": int(row.photo_count),
+                "lon": row.lon,
+                "lat": row.lat,
+            }
+        )
+    return rows
+
+
+def _attachment(extension: str) -> dict[str, str]:
+    day = datetime.now(JST).strftime("%Y%m%d")
+    return {"Content-Disposition": f'attachment; filename="civic-reports-{day}.{extension}"'}
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: residents' text that a spreadsheet would run as a formula is quoted."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+@router.get("/export.geojson")
+async def export_geojson(
+    account: CrewUser,
+    engine: Engine,
+    settings: AppSettings,
+    filters: Annotated[MapFilters, Depends()],
+) -> Response:
+    """The filtered reports as an RFC 7946 FeatureCollection (points, lon/lat)."""
+    features = [
+        {
+            "type": "Feature",
+            "id": row["report_id"],
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {k: v for k, v in row.items() if k not in ("lon", "lat")},
+        }
+        for row in await _rows(engine, filters, settings.reports)
+    ]
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return Response(body, media_type="application/geo+json", headers=_attachment("geojson"))
+
+
+@router.get("/export.csv")
+async def export_csv(
+    account: CrewUser,
+    engine: Engine,
+    settings: AppSettings,
+    filters: Annotated[MapFilters, Depends()],
+) -> Response:
+    """The filtered reports as CSV for Excel: BOM, Japanese header, formulas neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(f"{ja} ({name})" for name, ja in _COLUMNS)
+    for row in await _rows(engine, filters, settings.reports):
+        writer.writerow(_cell(row[name]) for name, _ in _COLUMNS)
+    body = "\ufeff" + out.getvalue()
+    return Response(body, media_type="text/csv; charset=utf-8", headers=_attachment("csv"))
