@@ -121,3 +121,17 @@ def test_photos_are_served_to_crews_only(running_app: RunningApp, browser: Brows
     # a photo of another cluster is not reachable through this one
     assert crew.get(f"/crew/clusters/{light}/photos/{key}").status_code == 404
     assert crew.get(f"/crew/clusters/{light}/thumbnail").status_code == 404
+
+
+def test_cluster_page_shows_its_location_on_a_small_map(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    road, _, _ = _seed(running_app)
+    crew = _logged_in(running_app, browser)
+    assert f'src="/crew/clusters/{road}/map"' in crew.get(f"/crew/clusters/{road}").text
+    small = crew.get(f"/crew/clusters/{road}/map")
+    assert small.status_code == 200
+    clusters = decode(data_block(small.text))
+    assert list(clusters) == [road]
+    assert abs(clusters[road]["lon"] - OJI[0]) < 1e-4
+    assert crew.get("/crew/clusters/999999/map").status_code == 404

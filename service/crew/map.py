@@ -7,12 +7,13 @@ writes its set-up as inline script). Every asset comes from this app (`/assets`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import OPEN_STATUSES, STATUSES
@@ -20,6 +21,7 @@ from gis.crewmap import MapCluster, MapLayers, build_crew_map
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
 from service.crew.routes import JST, templates
 from service.deps import AppSettings, Engine
+from service.settings import Settings
 
 ASSET_BASE = "/assets"
 # The map document only: folium's set-up is inline script and style.
@@ -47,6 +49,7 @@ _CLUSTERS = text("""
       AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
       AND (CAST(:since AS timestamptz) IS NULL OR t.last_at >= :since)
       AND (CAST(:until AS timestamptz) IS NULL OR t.first_at < :until)
+      AND (CAST(:cluster AS integer) IS NULL OR c.id = :cluster)
     ORDER BY c.id
 """)
 
@@ -88,6 +91,7 @@ class MapFilters:
             "categories": self.categories,
             "since": start(self.since),
             "until": start(self.until + timedelta(days=1)) if self.until else None,
+            "cluster": None,
         }
 
 
@@ -135,11 +139,31 @@ async def crew_map_frame(
     user: CrewUser, engine: Engine, settings: AppSettings, filters: Annotated[MapFilters, Depends()]
 ) -> HTMLResponse:
     """The folium map document of the filtered clusters."""
-    labels = {c.code: c.label_ja for c in settings.reports.categories}
     async with engine.connect() as conn:
         rows = (await conn.execute(_CLUSTERS, filters.params())).all()
         layers = await _layers(conn)
-    clusters = [
+    clusters = _map_clusters(rows, settings)
+    return _framed(build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers))
+
+
+@router.get("/clusters/{cluster_id}/map", response_class=HTMLResponse)
+async def cluster_map_frame(
+    cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
+) -> HTMLResponse:
+    """A small map of one cluster, for its page (shown whatever its status)."""
+    params = {**MapFilters(status=list(STATUSES)).params(), "cluster": cluster_id}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_CLUSTERS, params)).all()
+    if not rows:
+        raise HTTPException(404, "no such report cluster")
+    (cluster,) = _map_clusters(rows, settings)
+    page = build_crew_map([cluster], asset_base=ASSET_BASE, centre=(cluster.lon, cluster.lat))
+    return _framed(page)
+
+
+def _map_clusters(rows: Sequence[Row[Any]], settings: Settings) -> list[MapCluster]:
+    labels = {c.code: c.label_ja for c in settings.reports.categories}
+    return [
         MapCluster(
             id=row.id,
             lon=row.lon,
@@ -154,7 +178,9 @@ async def crew_map_frame(
         )
         for row in rows
     ]
-    page = build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers)
-    # Shown inside the map page's iframe: same-origin framing only.
+
+
+def _framed(page: str) -> HTMLResponse:
+    # Shown inside an iframe of a crew page: same-origin framing only.
     headers = {"Content-Security-Policy": MAP_CSP, "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(page, headers=headers)
