@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint bench postgis node assets setup clean
+.PHONY: run test lint bench postgis node assets chromium setup clean
 
 run: setup
 	$(BIN)/civic dev --port $(PORT)
 
-test: setup
+test: setup chromium
 	$(BIN)/pytest -q
 
 lint: setup
@@ -62,6 +62,17 @@ assets: service/crew/static/vendor/.copied
 service/crew/static/vendor/.copied: frontend/package-lock.json frontend/copy-assets.mjs | node
 	cd frontend && npm ci --no-audit --no-fund && node copy-assets.mjs
 	@touch $@
+
+# Debian's Chromium for tests/test_browser.py (Playwright drives it; `playwright install`
+# would download a browser from the internet). Installed where missing and apt is usable.
+chromium:
+	@if [ -x "$${CIVIC_CHROMIUM:-/usr/bin/chromium}" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "Chromium is missing (browser tests are skipped). Install it with: sudo apt-get install chromium"; \
+	  echo "(or set CIVIC_CHROMIUM to a Chromium binary)"; exit 0; fi; \
+	echo "installing chromium"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
