@@ -142,7 +142,8 @@ def t(key: str, lang: Lang, **values: object) -> str:
     return _T[key][lang].format(**values)
 
 
-def _location_quick_reply(lang: Lang) -> dict[str, Any]:
+def location_quick_reply(lang: Lang) -> dict[str, Any]:
+    """Quick replies holding the location button (more items may be appended)."""
     return {
         "items": [
             {"type": "action", "action": {"type": "location", "label": t("send_location", lang)}}
@@ -160,17 +161,17 @@ def text_message(text: str, *, quick_reply: dict[str, Any] | None = None) -> Mes
 
 def greeting(lang: Lang) -> list[Message]:
     """Answer to a follow event: what the bot does, and the location button."""
-    return [text_message(t("greeting", lang), quick_reply=_location_quick_reply(lang))]
+    return [text_message(t("greeting", lang), quick_reply=location_quick_reply(lang))]
 
 
 def ask_location(lang: Lang) -> list[Message]:
     """Answer to 避難所 / shelter / ハザード: ask for the location."""
-    return [text_message(t("ask_location", lang), quick_reply=_location_quick_reply(lang))]
+    return [text_message(t("ask_location", lang), quick_reply=location_quick_reply(lang))]
 
 
 def help_message(lang: Lang) -> list[Message]:
     """Answer to anything the bot does not understand: its two main actions."""
-    quick_reply = _location_quick_reply(lang)
+    quick_reply = location_quick_reply(lang)
     label = t("report", lang)
     report = {"type": "postback", "label": label, "data": "report=start", "displayText": label}
     quick_reply["items"].append({"type": "action", "action": report})
@@ -363,7 +364,7 @@ def location_answer(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -
         messages.append(carousel(bubbles, t("alt_sites", lang, n=len(bubbles))))
     label = t("report_here", lang)
     data = urlencode({"report": "start", "lat": f"{answer.lat:.6f}", "lon": f"{answer.lon:.6f}"})
-    quick_reply = _location_quick_reply(lang)
+    quick_reply = location_quick_reply(lang)
     quick_reply["items"].append(
         {
             "type": "action",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from service.line.messages import Lang, Message, text_message
+from service.line.messages import Lang, Message, location_quick_reply, text_message
 from service.settings import Category
 
 _T: dict[str, dict[Lang, str]] = {
@@ -120,7 +120,6 @@ _T: dict[str, dict[Lang, str]] = {
         "en": 'Report No.{id} ({category}) is now "{status}".',
     },
     "note": {"ja": "区からのメモ: {note}", "en": "Note from the city: {note}"},
-    "send_location": {"ja": "位置情報を送る", "en": "Send location"},
     "camera": {"ja": "カメラで撮る", "en": "Take a photo"},
     "camera_roll": {"ja": "写真を選ぶ", "en": "Choose photos"},
     "skip_photos": {"ja": "写真なしで次へ", "en": "No photo, next"},
@@ -180,8 +179,9 @@ def ask_category(categories: Sequence[Category], lang: Lang) -> Message:
 
 def ask_location(lang: Lang) -> Message:
     """Where is it?"""
-    items = [_action("location", t("send_location", lang)), _cancel(lang)]
-    return text_message(t("ask_location", lang), quick_reply=_quick(items))
+    quick_reply = location_quick_reply(lang)
+    quick_reply["items"].append(_cancel(lang))
+    return text_message(t("ask_location", lang), quick_reply=quick_reply)
 
 
 def ask_photos(count: int, max_photos: int, lang: Lang) -> Message:
