@@ -218,11 +218,6 @@ def test_map_shows_every_cluster_with_no_base_map(
     assert any(url.endswith("/crewmap.js") for url in requested)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the first click() on a map marker reaches the map, not the marker "
-    "(the map sees mousedown, mouseup, click; no popupopen); the second opens the popup",
-)
 def test_the_first_click_on_a_marker_opens_its_popup(running_app: RunningApp, page: Page) -> None:
     _seed(running_app)
     _log_in(page, running_app)
@@ -242,12 +237,7 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
 
     marker = frame.locator(f'.crew-badge[title="{_label(running_app, "road")}"]')
     link = frame.locator(".leaflet-popup-content a")
-    # A second click where the first opens nothing (a known bug, see
-    # test_the_first_click_on_a_marker_opens_its_popup).
-    for _ in range(2):
-        marker.click()
-        if link.count():
-            break
+    marker.click()
     expect(link).to_be_visible()
     expect(link).to_have_text(f"詳細 Details #{road}")
     expect(link).to_have_attribute("href", f"/crew/clusters/{road}")

@@ -26,6 +26,13 @@
     return node;
   }
 
+  // Leaflet focuses the map on the first press of a button. Inside the crew page's iframe that
+  // focus scrolls the crew page to show the whole map, so the release lands off the marker
+  // and the first click on a marker did nothing. Focus without scrolling instead.
+  L.Map.Keyboard.prototype._onMouseDown = function () {
+    if (!this._focused) this._map.getContainer().focus({ preventScroll: true });
+  };
+
   // A marker icon drawn with DOM styles only: a coloured disc or square with a short text.
   var BadgeIcon = L.Icon.extend({
     options: { className: "crew-badge", colour: "#777", text: "", round: true },
