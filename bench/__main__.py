@@ -18,5 +18,5 @@ for line in clusters.run():
 
 print()
 print("Crew map page (100k synthetic reports, no database; medians, ratio to a same-run floor)")
-for line in crewmap.run():
+for line in crewmap.run() + crewmap.served():
     print(line)

@@ -71,7 +71,8 @@ _FLOOR = text("""
 """)
 
 
-def _insert_reports(conn: Connection, n: int) -> None:
+def insert_reports(conn: Connection, n: int) -> None:
+    """`n` synthetic open reports, each in its own cluster, some near-duplicates."""
     spread = n - int(n * DUPLICATE_SHARE)
     conn.execute(_SEED)
     conn.execute(
@@ -118,7 +119,7 @@ def _dbscan_figures(conn: Connection, label: str) -> list[str]:
 def _figures(url: str, n: int) -> list[str]:
     engine = create_engine(url)
     with engine.begin() as conn:
-        _insert_reports(conn, n)
+        insert_reports(conn, n)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     lines = [

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from service.crew.deps import CrewRoute, CrewUser
-from service.crew.map import _CLUSTERS, MapFilters
+from service.crew.map import CLUSTERS_QUERY, MapFilters
 from service.crew.routes import JST
 from service.deps import AppSettings, Engine
 from service.settings import ReportSettings
@@ -39,7 +39,7 @@ _REPORTS = text(f"""
            (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) AS photo_count,
            ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
     FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
-    WHERE r.cluster_id IN (SELECT shown.id FROM ({_CLUSTERS.text}) shown)
+    WHERE r.cluster_id IN (SELECT shown.id FROM ({CLUSTERS_QUERY.text}) shown)
     ORDER BY r.id
 """)  # noqa: S608
 
