@@ -94,10 +94,14 @@ async def cluster_members(conn: AsyncConnection, cluster_id: int) -> ClusterSumm
 # centroid (geom is NOT NULL, and a merged cluster still shows where it was).
 _REFRESH_CLUSTERS = text("""
     UPDATE report_clusters c
-    SET report_count = m.n, geom = coalesce(m.centroid, c.geom), updated_at = now()
+    SET report_count = m.n, geom = coalesce(m.centroid, c.geom), updated_at = now(),
+        first_report_at = m.first_at, last_report_at = m.last_at, has_photo = m.photo
     FROM unnest(CAST(:ids AS integer[])) AS t(id)
     CROSS JOIN LATERAL (
-        SELECT count(*) AS n, ST_Centroid(ST_Collect(r.geom)) AS centroid
+        SELECT count(*) AS n, ST_Centroid(ST_Collect(r.geom)) AS centroid,
+               min(r.created_at) AS first_at, max(r.created_at) AS last_at,
+               coalesce(bool_or(EXISTS (
+                   SELECT 1 FROM report_photos p WHERE p.report_id = r.id)), false) AS photo
         FROM reports r WHERE r.cluster_id = t.id
     ) m
     WHERE c.id = t.id
@@ -105,7 +109,7 @@ _REFRESH_CLUSTERS = text("""
 
 
 async def refresh_cluster(conn: AsyncConnection, cluster_id: int) -> None:
-    """Recompute a cluster's `report_count` and centroid from its reports."""
+    """Recompute a cluster's count, centroid, first/last report time and photo flag."""
     await conn.execute(_REFRESH_CLUSTERS, {"ids": [cluster_id]})
 
 

@@ -115,6 +115,10 @@ report_clusters = Table(
     # Centroid of the member reports, kept up to date by the report workflow.
     Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
     Column("report_count", Integer, nullable=False, server_default=text("0")),
+    # Kept with the count so the crew map reads clusters without aggregating reports.
+    Column("first_report_at", DateTime(timezone=True)),
+    Column("last_report_at", DateTime(timezone=True)),
+    Column("has_photo", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("closed_at", DateTime(timezone=True)),

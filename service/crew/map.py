@@ -33,22 +33,19 @@ MAP_CSP = (
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
 CLUSTERS_QUERY = text("""
-    WITH times AS (
-        SELECT cluster_id, min(created_at) AS first_at, max(created_at) AS last_at
-        FROM reports GROUP BY cluster_id
-    ), with_photos AS (
-        SELECT DISTINCT r.cluster_id FROM report_photos p JOIN reports r ON r.id = p.report_id
-    )
     SELECT c.id, c.category, c.status, c.report_count,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, t.first_at, t.last_at,
-           w.cluster_id IS NOT NULL AS photo
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
+           coalesce(c.first_report_at, c.created_at) AS first_at,
+           coalesce(c.last_report_at, c.created_at) AS last_at,
+           c.has_photo AS photo
     FROM report_clusters c
-    JOIN times t ON t.cluster_id = c.id
-    LEFT JOIN with_photos w ON w.cluster_id = c.id
-    WHERE c.status = ANY(CAST(:statuses AS text[]))
+    WHERE c.report_count > 0
+      AND c.status = ANY(CAST(:statuses AS text[]))
       AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
-      AND (CAST(:since AS timestamptz) IS NULL OR t.last_at >= :since)
-      AND (CAST(:until AS timestamptz) IS NULL OR t.first_at < :until)
+      AND (CAST(:since AS timestamptz) IS NULL
+           OR coalesce(c.last_report_at, c.created_at) >= :since)
+      AND (CAST(:until AS timestamptz) IS NULL
+           OR coalesce(c.first_report_at, c.created_at) < :until)
       AND (CAST(:cluster AS integer) IS NULL OR c.id = :cluster)
     ORDER BY c.id
 """)
