@@ -5,6 +5,7 @@ The variable names are a public contract (see README): keep them.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -136,9 +137,9 @@ class ReportSettings(BaseSettings):
     # A metric CRS for clustering (JGD2011 plane rectangular zone of the city; IX = Tokyo).
     metric_srid: int = Field(default=6677, alias="METRIC_SRID")
 
-    @property
+    @cached_property
     def categories(self) -> list[Category]:
-        """The configured categories, in menu order."""
+        """The configured categories, in menu order (parsed once: asked for on every event)."""
         found = []
         for item in filter(None, (part.strip() for part in self.categories_spec.split(";"))):
             code, _, labels = item.partition("=")
