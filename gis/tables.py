@@ -9,6 +9,7 @@ from __future__ import annotations
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -141,6 +143,10 @@ reports = Table(
     Column("line_user_id", Text),
     Column("language", Text, nullable=False, server_default=text("'ja'")),
     Column("source", Text, nullable=False, server_default=text("'line'")),
+    # Open311 only: the filing system's key, its media_url, and the token it can look up.
+    Column("api_key_id", Integer),
+    Column("media_url", Text),
+    Column("token", Text, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("reports_geom_idx", "geom", postgresql_using="gist"),
     Index("reports_geog_idx", text("(geom::geography)"), postgresql_using="gist"),
@@ -172,4 +178,80 @@ cluster_events = Table(
     Column("note", Text, nullable=False, server_default=text("''")),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("cluster_events_cluster_idx", "cluster_id", "at"),
+)
+
+# What an admin last said about a site in a disaster: open, full or closed. Kept apart from
+# `shelters` so that reloading a newer GSI release never touches it.
+shelter_status = Table(
+    "shelter_status",
+    metadata,
+    Column(
+        "common_id",
+        Text,
+        ForeignKey("shelters.common_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("status", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('open', 'full', 'closed')", name="shelter_status_check"),
+)
+
+# Every status change, for the disaster office's record.
+shelter_status_log = Table(
+    "shelter_status_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("common_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("shelter_status_log_idx", "common_id", "at"),
+)
+
+# The hazard an admin declared active (one row at most): the location answer puts open
+# sites designated for it first. No row: no disaster declared.
+active_hazard = Table(
+    "active_hazard",
+    metadata,
+    Column("id", Integer, primary_key=True, server_default=text("1")),
+    # A ShelterHazard value (flood, landslide, earthquake, ...).
+    Column("hazard", Text, nullable=False),
+    Column("declared_by", Text, nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="active_hazard_single_row"),
+)
+
+# Public facilities from the municipalities' standard open data (公共施設一覧, 医療機関一覧,
+# AED設置箇所一覧). Keyed by the file's own city code, kind and ID so a newer file updates.
+facilities = Table(
+    "facilities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_code", Text, nullable=False),
+    # public_facility, medical or aed: which dataset the row came from.
+    Column("dataset", Text, nullable=False),
+    Column("source_id", Text, nullable=False),
+    # Our category (aed, hospital, clinic, library, ward_office, community_centre, ...).
+    Column("category", Text, nullable=False),
+    # The file's own category text (種別 / 診療科目 / 設置場所), as published.
+    Column("category_text", Text, nullable=False, server_default=text("''")),
+    Column("name", Text, nullable=False),
+    Column("kana", Text, nullable=False, server_default=text("''")),
+    Column("address", Text, nullable=False, server_default=text("''")),
+    Column("phone", Text, nullable=False, server_default=text("''")),
+    Column("hours", Text, nullable=False, server_default=text("''")),
+    Column("url", Text, nullable=False, server_default=text("''")),
+    Column("barrier_free", Text, nullable=False, server_default=text("''")),
+    Column("attributes", JSONB, nullable=False, server_default=text("'{}'")),
+    Column("source_file", Text, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("city_code", "dataset", "source_id", name="facilities_source_key"),
+    Index("facilities_geom_idx", "geom", postgresql_using="gist"),
+    Index("facilities_geog_idx", text("(geom::geography)"), postgresql_using="gist"),
+    Index("facilities_category_idx", "category"),
 )

@@ -13,9 +13,11 @@ from functools import partial
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from service.line.context import HandlerContext
 from service.line.conversation import ReportContext
-from service.line.handlers import HandlerContext, handle_event
+from service.line.handlers import handle_event
 from service.line.inbox import InboxWorkers
+from service.line.keywords import load_keywords
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.photos import LocalPhotoStore
@@ -53,7 +55,11 @@ async def running(
         photos=LocalPhotoStore(settings.data.photo_dir),
     )
     context = HandlerContext(
-        engine=engine, platform=platform, answer=settings.answer, report=report
+        engine=engine,
+        platform=platform,
+        settings=settings,
+        report=report,
+        keywords=load_keywords(settings.answer.keyword_answers),
     )
     inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox)
     outbox = OutboxWorkers(engine, platform, settings.outbox)

@@ -99,6 +99,11 @@ class AnswerSettings(BaseSettings):
     hazard_near_metres: float = Field(default=50.0, alias="ANSWER_HAZARD_NEAR_METRES")
     walking_metres_per_minute: float = Field(default=80.0, alias="ANSWER_WALKING_M_PER_MIN")
     hazard_map_url: str = Field(default="https://disaportal.gsi.go.jp/", alias="HAZARD_MAP_URL")
+    nearest_facilities: int = Field(default=5, alias="ANSWER_NEAREST_FACILITIES")
+    # The city's keyword table (CSV or YAML); the bundled one explains the bot itself.
+    keyword_answers: Path = Field(
+        default=PROJECT_DIR / "service" / "line" / "keywords.yaml", alias="KEYWORD_ANSWERS"
+    )
 
 
 class Category(BaseModel):
@@ -107,6 +112,18 @@ class Category(BaseModel):
     code: str
     label_ja: str = Field(max_length=20)
     label_en: str = Field(max_length=20)
+
+
+def parse_labelled(spec: str) -> list[Category]:
+    """Parse "code=日本語|English;code=…" into labelled codes, in order."""
+    found = []
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
+        code, _, labels = item.partition("=")
+        label_ja, _, label_en = labels.partition("|")
+        found.append(
+            Category(code=code.strip(), label_ja=label_ja.strip(), label_en=label_en.strip())
+        )
+    return found
 
 
 DEFAULT_CATEGORIES = (
@@ -140,14 +157,7 @@ class ReportSettings(BaseSettings):
     @cached_property
     def categories(self) -> list[Category]:
         """The configured categories, in menu order (parsed once: asked for on every event)."""
-        found = []
-        for item in filter(None, (part.strip() for part in self.categories_spec.split(";"))):
-            code, _, labels = item.partition("=")
-            label_ja, _, label_en = labels.partition("|")
-            found.append(
-                Category(code=code.strip(), label_ja=label_ja.strip(), label_en=label_en.strip())
-            )
-        return found
+        return parse_labelled(self.categories_spec)
 
     def category(self, code: str) -> Category | None:
         """The category with this code, if configured."""
@@ -164,6 +174,54 @@ class OutboxSettings(BaseSettings):
     retry_base_seconds: float = Field(default=5.0, alias="OUTBOX_RETRY_BASE_SECONDS")
     poll_seconds: float = Field(default=1.0, alias="OUTBOX_POLL_SECONDS")
     lease_seconds: float = Field(default=60.0, alias="OUTBOX_LEASE_SECONDS")
+
+
+DEFAULT_TOPICS = (
+    "disaster=防災・災害|Disasters;roads=道路・公園|Roads and parks;events=イベント|Events"
+)
+
+
+class AlertSettings(BaseSettings):
+    """Area alerts: the topics residents choose from, and the multicast batches."""
+
+    model_config = _ENV
+
+    # "code=日本語|English;…", like REPORT_CATEGORIES.
+    topics_spec: str = Field(default=DEFAULT_TOPICS, alias="ALERT_TOPICS")
+    # Topics a resident gets when registering an area, until they change them.
+    default_topics: str = Field(default="disaster", alias="ALERT_DEFAULT_TOPICS")
+    # LINE's multicast takes at most 500 user IDs.
+    batch_size: int = Field(default=500, ge=1, le=500, alias="ALERT_BATCH_SIZE")
+
+    @cached_property
+    def topics(self) -> list[Category]:
+        """The configured topics, in menu order."""
+        return parse_labelled(self.topics_spec)
+
+
+class Open311Settings(BaseSettings):
+    """The Open311 GeoReport v2 endpoint."""
+
+    model_config = _ENV
+
+    jurisdiction_id: str = Field(default="city.kita.tokyo.jp", alias="OPEN311_JURISDICTION_ID")
+    contact: str = Field(default="", alias="OPEN311_CONTACT")
+    # The spec's defaults: at most 1000 requests and 90 days per query.
+    max_requests: int = Field(default=1000, alias="OPEN311_MAX_REQUESTS")
+    max_days: int = Field(default=90, alias="OPEN311_MAX_DAYS")
+
+
+class OpsSettings(BaseSettings):
+    """Logs, metrics and readiness."""
+
+    model_config = _ENV
+
+    log_format: str = Field(default="text", pattern="^(text|json)$", alias="LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # When set, /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN")
+    # /readyz fails when the oldest due inbox event has waited longer than this.
+    ready_max_inbox_lag_seconds: float = Field(default=60.0, alias="READY_MAX_INBOX_LAG_SECONDS")
 
 
 class ServerSettings(BaseSettings):
@@ -192,6 +250,9 @@ class Settings(BaseModel):
     reports: ReportSettings
     outbox: OutboxSettings
     crew: CrewSettings
+    alerts: AlertSettings
+    open311: Open311Settings
+    ops: OpsSettings
     server: ServerSettings
 
     @classmethod
@@ -206,6 +267,9 @@ class Settings(BaseModel):
             reports=ReportSettings(),
             outbox=OutboxSettings(),
             crew=CrewSettings(),
+            alerts=AlertSettings(),
+            open311=Open311Settings(),
+            ops=OpsSettings(),
             server=ServerSettings(),
         )
 

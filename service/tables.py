@@ -3,7 +3,21 @@ history covers the whole database."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, Table, Text, func, text
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from gis.tables import metadata
@@ -36,6 +50,10 @@ line_users = Table(
     Column("user_id", Text, primary_key=True),
     Column("language", Text),
     Column("following", Boolean, nullable=False, server_default=text("true")),
+    # What the bot asked this user for, that their next location answers ("shelter",
+    # "area", "facility:aed" ...), and when; see service/line/pending.py.
+    Column("pending", Text),
+    Column("pending_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -65,7 +83,10 @@ line_outbox = Table(
     "line_outbox",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("line_user_id", Text, nullable=False),
+    # One resident (a push), or up to 500 (a multicast of an alert).
+    Column("line_user_id", Text),
+    Column("recipients", ARRAY(Text)),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
     Column("messages", JSONB, nullable=False),
     Column("retry_key", UUID(as_uuid=True), nullable=False),
     Column("reason", Text, nullable=False),
@@ -77,4 +98,51 @@ line_outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),
     Index("line_outbox_due_idx", "status", "next_attempt_at"),
+    CheckConstraint(
+        "(line_user_id IS NULL) <> (recipients IS NULL)", name="line_outbox_one_addressing"
+    ),
+)
+
+# A resident's registered home area and chosen topics, kept only with their consent: the
+# row exists from the moment they agree, and withdrawing deletes it.
+resident_areas = Table(
+    "resident_areas",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    # Topic codes from ALERT_TOPICS.
+    Column("topics", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    # Which wording of the consent question they agreed to, and when.
+    Column("consent_version", Text, nullable=False),
+    Column("consented_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("resident_areas_geom_idx", "geom", postgresql_using="gist"),
+)
+
+# An alert sent to the residents of an area who chose its topic.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("topic", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    # What the area was: a file name, a hazard layer, or "circle 500 m around lat,lon".
+    Column("area_label", Text, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("recipient_count", Integer, nullable=False),
+    Column("batch_count", Integer, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Keys of systems allowed to file reports through Open311. Only a SHA-256 of the key is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
 )

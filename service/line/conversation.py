@@ -142,6 +142,8 @@ class Turn:
     user_id: str
     lang: Lang
     payload: dict[str, Any]
+    # What the bot asked for and waits on (service/line/pending.py), if anything.
+    pending: str | None = None
 
     @property
     def message(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ message types are ignored without error, as are events in standby mode.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gis import nearby
 from gis.hazards import ShelterHazard, shelter_hazard_for
-from service.line import conversation, messages
+from service.line import area_chat, conversation, facility_chat, messages, pending
 from service.line import report_messages as rm
-from service.line.conversation import ReportContext, Turn
+from service.line.context import HandlerContext
+from service.line.conversation import Turn
 from service.line.inbox import InboxEvent
 from service.line.messages import Lang, Message
-from service.line.platform import LinePlatform
 from service.settings import AnswerSettings
 from service.tables import line_users
 
@@ -32,23 +33,30 @@ log = logging.getLogger(__name__)
 SHELTER_WORDS = frozenset(
     {"避難所", "避難場所", "避難", "ハザード", "ハザードマップ", "shelter", "shelters", "hazard"}
 )
+# The pending request of a resident who asked for the shelter search.
+SHELTER = "shelter"
+
+# Features that own some postbacks, words and pending requests: each answers an event it
+# recognises, or returns None to pass it on.
+FEATURES: tuple[Callable[[HandlerContext, Turn], Awaitable[list[Message] | None]], ...] = (
+    area_chat.respond,
+    facility_chat.respond,
+)
 
 
-@dataclass
-class HandlerContext:
-    """What handlers need: the database, the platform client, the answer settings, and
-    what the report conversation needs."""
+@dataclass(frozen=True)
+class UserState:
+    """What the handlers keep of a user between events."""
 
-    engine: AsyncEngine
-    platform: LinePlatform
-    answer: AnswerSettings
-    report: ReportContext
+    lang: Lang
+    pending: str | None
 
 
 async def _remember_user(
     ctx: HandlerContext, user_id: str, *, following: bool | None = None
-) -> Lang:
-    """The user's reply language, asking LINE for their profile the first time."""
+) -> UserState:
+    """The user's reply language and pending request, asking LINE for their profile the
+    first time."""
     async with ctx.engine.connect() as conn:
         row = (
             await conn.execute(select(line_users).where(line_users.c.user_id == user_id))
@@ -70,7 +78,10 @@ async def _remember_user(
         )
         async with ctx.engine.begin() as conn:
             await conn.execute(stmt)
-    return messages.language_of(language)
+    waiting = (
+        pending.current(row.pending, row.pending_at, datetime.now(UTC)) if row is not None else None
+    )
+    return UserState(messages.language_of(language), waiting)
 
 
 async def _answer(
@@ -113,7 +124,7 @@ async def location_answer(
 
 
 async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
-    """The answer to an event that is not about a report; None to ignore it."""
+    """The answer to an event that no conversation took; None to ignore it."""
     message = turn.message
     kind = message.get("type")
     if kind == "location":
@@ -125,12 +136,38 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
         )
         return messages.location_answer(answer, turn.lang, texts)
     if turn.text in SHELTER_WORDS:
+        # The next location answers this, even if a report draft also waits for one.
+        await pending.set_pending(ctx.engine, turn.user_id, SHELTER)
         return messages.ask_location(turn.lang)
+    if kind == "text":
+        found = ctx.keywords.match(str(message.get("text", "")))
+        if found is not None:
+            return [found.message(turn.lang)]
     if kind in ("text", "image", "video", "audio", "file", "sticker") or turn.payload.get(
         "postback"
     ):
         return messages.help_message(turn.lang)
     return None
+
+
+async def _respond(
+    ctx: HandlerContext, turn: Turn, draft: conversation.Draft | None
+) -> list[Message] | None:
+    """Route one resident's event: their pending request and the features' own postbacks
+    and words first, then the report conversation, then the shelter search and keywords."""
+    for feature in FEATURES:
+        reply = await feature(ctx, turn)
+        if reply is not None:
+            return reply
+    # In a disaster the shelter search wins, even in the middle of a report.
+    asked_for_shelter = turn.text in SHELTER_WORDS or (
+        turn.pending == SHELTER and turn.message.get("type") == "location"
+    )
+    if not asked_for_shelter:
+        reply = await conversation.respond(ctx.report, turn, draft)
+        if reply is not None:
+            return reply
+    return await _shelter_or_help(ctx, turn)
 
 
 async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
@@ -146,10 +183,11 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
         await _remember_user(ctx, user_id, following=False)
         return True
     if kind == "follow":
-        lang = await _remember_user(ctx, user_id, following=True)
-        await _answer(ctx, event, user_id, messages.greeting(lang))
+        user = await _remember_user(ctx, user_id, following=True)
+        await _answer(ctx, event, user_id, messages.greeting(user.lang))
         return True
-    turn = Turn(user_id=user_id, lang=await _remember_user(ctx, user_id), payload=payload)
+    user = await _remember_user(ctx, user_id)
+    turn = Turn(user_id=user_id, lang=user.lang, payload=payload, pending=user.pending)
     async with ctx.engine.begin() as conn:
         draft, expired = await conversation.load_draft(
             conn, user_id, ctx.report.settings.draft_minutes
@@ -159,12 +197,9 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
         notes.append(
             rm.plain("expired", turn.lang, minutes=round(ctx.report.settings.draft_minutes))
         )
-    reply = None
-    # In a disaster the shelter search wins, even in the middle of a report.
-    if turn.text not in SHELTER_WORDS:
-        reply = await conversation.respond(ctx.report, turn, draft)
-    if reply is None:
-        reply = await _shelter_or_help(ctx, turn)
+    reply = await _respond(ctx, turn, draft)
+    if turn.pending and turn.message.get("type") == "location":
+        await pending.clear_pending(ctx.engine, user_id)
     if reply is None:
         return False
     if reply or notes:
