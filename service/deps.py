@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.line.inbox import InboxWorkers
+from service.metrics import Metrics
 from service.settings import Settings
 
 
@@ -23,6 +24,12 @@ def get_engine(request: Request) -> AsyncEngine:
     return engine
 
 
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 def get_workers(request: Request) -> InboxWorkers | None:
     """The in-app inbox workers, or None when they run as `civic worker` processes."""
     workers: InboxWorkers | None = request.app.state.workers
@@ -31,4 +38,5 @@ def get_workers(request: Request) -> InboxWorkers | None:
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Engine = Annotated[AsyncEngine, Depends(get_engine)]
+AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 Workers = Annotated[InboxWorkers | None, Depends(get_workers)]

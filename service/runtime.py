@@ -20,6 +20,7 @@ from service.line.inbox import InboxWorkers
 from service.line.keywords import load_keywords
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
+from service.metrics import Metrics
 from service.photos import LocalPhotoStore
 from service.settings import Settings
 
@@ -36,18 +37,30 @@ class Runtime:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *, inbox_workers: int, outbox_workers: int
+    settings: Settings,
+    *,
+    inbox_workers: int,
+    outbox_workers: int,
+    metrics: Metrics,
 ) -> AsyncIterator[Runtime]:
-    """Open the pool and the LINE client, start the workers; close all on exit."""
+    """Open the pool and the LINE client, start the workers; close all on exit. The workers
+    and the client count into `metrics`."""
     database_url = settings.database.url
     if not database_url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
+    # hide_parameters: a database error's text goes to logs and to line_inbox.last_error,
+    # and its parameters may hold LINE user IDs and message text.
     engine = create_async_engine(
-        database_url, pool_size=settings.database.pool_size, pool_pre_ping=True
+        database_url,
+        pool_size=settings.database.pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
     )
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
-    platform = LinePlatform(settings.line, settings.line_api_url, settings.line_data_api_url)
+    platform = LinePlatform(
+        settings.line, settings.line_api_url, settings.line_data_api_url, metrics=metrics
+    )
     report = ReportContext(
         engine=engine,
         platform=platform,
@@ -61,8 +74,8 @@ async def running(
         report=report,
         keywords=load_keywords(settings.answer.keyword_answers),
     )
-    inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox)
-    outbox = OutboxWorkers(engine, platform, settings.outbox)
+    inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox, metrics)
+    outbox = OutboxWorkers(engine, platform, settings.outbox, metrics)
     inbox.start(inbox_workers)
     outbox.start(outbox_workers)
     try:

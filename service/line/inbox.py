@@ -10,6 +10,7 @@ A claim is a lease: if a worker dies, the event becomes claimable again when it 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.logs import event_context
+from service.metrics import Metrics
 from service.settings import InboxSettings
 from service.tables import line_inbox
 from service.workers import WorkerPool
@@ -164,11 +167,18 @@ Handler = Callable[[InboxEvent], Awaitable[bool]]
 class InboxWorkers(WorkerPool):
     """Workers draining the inbox, inside the app or in a `civic worker` process."""
 
-    def __init__(self, engine: AsyncEngine, handler: Handler, settings: InboxSettings) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        handler: Handler,
+        settings: InboxSettings,
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__("inbox-worker", self.run_one, settings.poll_seconds)
         self._engine = engine
         self._handler = handler
         self._settings = settings
+        self._metrics = metrics or Metrics()
 
     async def run_one(self) -> bool:
         """Claim and handle one event. Returns False when nothing was claimable."""
@@ -176,11 +186,18 @@ class InboxWorkers(WorkerPool):
             event = await claim_next(conn, self._settings.lease_seconds)
         if event is None:
             return False
+        with event_context(event.event_id):
+            await self._handle(event)
+        return True
+
+    async def _handle(self, event: InboxEvent) -> None:
+        claimed = time.monotonic()
         try:
             handled = await self._handler(event)
         except Exception as exc:
             async with self._engine.begin() as conn:
                 status = await mark_failed(conn, event, repr(exc), self._settings)
+            self._metrics.inbox_handled.labels("failed" if status == "failed" else "retry").inc()
             log.warning(
                 "inbox event %s failed (attempt %d, now %s): %r",
                 event.event_id,
@@ -189,7 +206,11 @@ class InboxWorkers(WorkerPool):
                 exc,
                 exc_info=status == "failed",
             )
-            return True
+            return
         async with self._engine.begin() as conn:
             await mark_done(conn, event.event_id, ignored=not handled)
-        return True
+        self._metrics.inbox_handled.labels("done" if handled else "ignored").inc()
+        self._metrics.handling_seconds.observe(time.monotonic() - claimed)
+        self._metrics.event_age_seconds.observe(
+            (datetime.now(UTC) - event.event_time).total_seconds()
+        )

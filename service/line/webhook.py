@@ -13,23 +13,33 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from linebot.v3 import SignatureValidator
 
-from service.deps import AppSettings, Engine, Workers
+from service.deps import AppMetrics, AppSettings, Engine, Workers
 from service.line.inbox import store_events
+from service.logs import event_context
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
 
 
+class _Refused(HTTPException):
+    """A refused webhook request, with the reason it is counted under (size, signature, json)."""
+
+    def __init__(self, reason: str, status_code: int, detail: str) -> None:
+        super().__init__(status_code, detail)
+        self.reason = reason
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+        raise _Refused("size", status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+            raise _Refused("size", status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
     return bytes(body)
 
 
@@ -38,16 +48,17 @@ def _events(body: bytes) -> list[dict[str, Any]]:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from exc
+        raise _Refused("json", status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected an object with 'events'")
+        raise _Refused("json", status.HTTP_400_BAD_REQUEST, "expected an object with 'events'")
     events: list[dict[str, Any]] = document["events"]
     for index, event in enumerate(events):
         if not isinstance(event, dict):
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"events[{index}]: not an object")
+            raise _Refused("json", status.HTTP_400_BAD_REQUEST, f"events[{index}]: not an object")
         for field, kind in (("webhookEventId", str), ("timestamp", int)):
             if not isinstance(event.get(field), kind) or isinstance(event.get(field), bool):
-                raise HTTPException(
+                raise _Refused(
+                    "json",
                     status.HTTP_400_BAD_REQUEST,
                     f"events[{index}].{field}: missing or not a {kind.__name__}",
                 )
@@ -60,22 +71,38 @@ async def line_webhook(
     engine: Engine,
     workers: Workers,
     settings: AppSettings,
+    metrics: AppMetrics,
     x_line_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, int]:
     """Receive LINE webhook events."""
+    try:
+        events = await _verified_events(request, settings, x_line_signature)
+    except _Refused as exc:
+        metrics.webhook_rejected.labels(exc.reason).inc()
+        raise
+    for event in events:
+        metrics.webhook_events.labels(str(event.get("type", "unknown"))).inc()
+    with event_context(",".join(event["webhookEventId"] for event in events)):
+        async with engine.begin() as conn:
+            stored = await store_events(conn, events)
+        if stored and workers is not None:
+            workers.wake()
+        log.info("webhook: %d events, %d new", len(events), stored)
+    return {"received": len(events), "stored": stored}
+
+
+async def _verified_events(
+    request: Request, settings: Settings, signature: str | None
+) -> list[dict[str, Any]]:
+    """The events of a request whose size, signature and JSON are right, or _Refused."""
     body = await _read_body(request, settings.inbox.max_body_bytes)
-    if not x_line_signature:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "missing X-Line-Signature")
+    if not signature:
+        raise _Refused("signature", status.HTTP_400_BAD_REQUEST, "missing X-Line-Signature")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8") from exc
-    if not SignatureValidator(settings.line.secret).validate(text, x_line_signature):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid X-Line-Signature")
-    events = _events(body)
-    async with engine.begin() as conn:
-        stored = await store_events(conn, events)
-    if stored and workers is not None:
-        workers.wake()
-    log.info("webhook: %d events, %d new", len(events), stored)
-    return {"received": len(events), "stored": stored}
+        # Not even text: LINE sends UTF-8 JSON, so it is counted as malformed JSON.
+        raise _Refused("json", status.HTTP_400_BAD_REQUEST, "body is not UTF-8") from exc
+    if not SignatureValidator(settings.line.secret).validate(text, signature):
+        raise _Refused("signature", status.HTTP_400_BAD_REQUEST, "invalid X-Line-Signature")
+    return _events(body)
