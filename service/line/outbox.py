@@ -1,6 +1,8 @@
 """The durable outbox: pushes to residents, sent by workers, each exactly once.
 
-A row is committed with the change that causes it (a status change), so it survives a crash.
+A row is committed with the change that causes it (a status change, an alert), so it survives
+a crash. A row holds one resident (a push) or a batch of up to 500 (an area alert, sent by
+multicast to those of the batch who still follow the account and still want its topic).
 Workers claim rows with `FOR UPDATE SKIP LOCKED` under a lease and push with the row's own
 `X-Line-Retry-Key`: if a worker dies after LINE accepted the push but before recording it,
 the next attempt reuses the key, LINE answers 409, and the row is recorded as sent.
@@ -18,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.line.platform import LinePlatform
+from service.metrics import Metrics
 from service.settings import OutboxSettings
 from service.workers import WorkerPool
 
@@ -29,11 +32,14 @@ class OutboxItem:
     """A claimed push."""
 
     id: int
-    line_user_id: str
+    line_user_id: str | None
     messages: list[dict[str, Any]]
     retry_key: uuid.UUID
     attempts: int
     following: bool
+    # A multicast batch of an alert instead of one resident.
+    recipients: list[str] | None = None
+    alert_id: int | None = None
 
 
 _CLAIM = text("""
@@ -49,7 +55,8 @@ _CLAIM = text("""
     SET status = 'sending', attempts = o.attempts + 1,
         locked_until = now() + make_interval(secs => :lease)
     FROM next WHERE o.id = next.id
-    RETURNING o.id, o.line_user_id, o.messages, o.retry_key, o.attempts,
+    RETURNING o.id, o.line_user_id, o.messages, o.retry_key, o.attempts, o.recipients,
+              o.alert_id,
               coalesce((SELECT following FROM line_users u WHERE u.user_id = o.line_user_id),
                        true) AS following
 """)
@@ -61,8 +68,34 @@ async def claim_next(conn: AsyncConnection, lease_seconds: float) -> OutboxItem 
     if row is None:
         return None
     return OutboxItem(
-        row.id, row.line_user_id, row.messages, row.retry_key, row.attempts, row.following
+        row.id,
+        row.line_user_id,
+        row.messages,
+        row.retry_key,
+        row.attempts,
+        row.following,
+        row.recipients,
+        row.alert_id,
     )
+
+
+# Consent can be withdrawn and the account blocked between queueing and sending: only those
+# who still follow and still have the alert's topic on their registered area are sent to.
+_STILL_WANTED = text("""
+    SELECT r.user_id FROM resident_areas r
+    JOIN line_users u ON u.user_id = r.user_id
+    JOIN alerts a ON a.id = :alert_id
+    WHERE r.user_id = ANY(:recipients) AND u.following AND a.topic = ANY(r.topics)
+""")
+
+
+async def still_wanted(conn: AsyncConnection, item: OutboxItem) -> list[str]:
+    """The recipients of an alert batch who may still be sent it, in the batch's order."""
+    rows = await conn.execute(
+        _STILL_WANTED, {"alert_id": item.alert_id, "recipients": item.recipients or []}
+    )
+    kept = {row.user_id for row in rows}
+    return [user_id for user_id in item.recipients or [] if user_id in kept]
 
 
 _FINISH = text("""
@@ -91,12 +124,17 @@ class OutboxWorkers(WorkerPool):
     """Workers sending the outbox's pushes."""
 
     def __init__(
-        self, engine: AsyncEngine, platform: LinePlatform, settings: OutboxSettings
+        self,
+        engine: AsyncEngine,
+        platform: LinePlatform,
+        settings: OutboxSettings,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__("outbox-worker", self.run_one, settings.poll_seconds)
         self._engine = engine
         self._platform = platform
         self._settings = settings
+        self._metrics = metrics or Metrics()
 
     async def run_one(self) -> bool:
         """Claim and send one push. Returns False when nothing was due."""
@@ -107,9 +145,15 @@ class OutboxWorkers(WorkerPool):
         if not item.following:
             await self._finish(item, "skipped", "the resident blocked the account")
             return True
+        recipients = None
+        if item.recipients is not None:
+            async with self._engine.connect() as conn:
+                recipients = await still_wanted(conn, item)
+            if not recipients:
+                await self._finish(item, "skipped", "nobody left who follows and wants the topic")
+                return True
         try:
-            # One attempt per claim: the outbox's own backoff spaces out the retries.
-            await self._platform.push(item.line_user_id, item.messages, item.retry_key, attempts=1)
+            await self._send(item, recipients)
         except Exception as exc:
             if not _retryable(exc):
                 await self._finish(item, "failed", repr(exc))
@@ -125,11 +169,21 @@ class OutboxWorkers(WorkerPool):
                         "max_attempts": self._settings.max_attempts,
                     },
                 )
-            log.warning("push %d failed (%r), now %s", item.id, exc, result.scalar_one())
+            status = result.scalar_one()
+            self._metrics.outbox.labels("failed" if status == "failed" else "retried").inc()
+            log.warning("push %d failed (%r), now %s", item.id, exc, status)
             return True
         await self._finish(item, "sent", None)
         return True
 
+    async def _send(self, item: OutboxItem, recipients: list[str] | None) -> None:
+        # One attempt per claim: the outbox's own backoff spaces out the retries.
+        if recipients is not None:
+            await self._platform.multicast(recipients, item.messages, item.retry_key, attempts=1)
+        elif item.line_user_id is not None:
+            await self._platform.push(item.line_user_id, item.messages, item.retry_key, attempts=1)
+
     async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(_FINISH, {"id": item.id, "status": status, "error": error})
+        self._metrics.outbox.labels(status).inc()

@@ -2,7 +2,8 @@
 
 It wraps the official line-bot-sdk async clients. Transient failures (429, 5xx, network
 errors) are retried with backoff; a reply whose token is no longer accepted goes out as a
-push; pushes carry an `X-Line-Retry-Key` so that a retry can never deliver twice.
+push; pushes and multicasts carry an `X-Line-Retry-Key` so that a retry can never deliver
+twice.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     AsyncMessagingApiBlob,
     Configuration,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
 
+from service.metrics import Metrics
 from service.settings import LineSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ Message = dict[str, Any]
 T = TypeVar("T")
 
 _MAX_BACKOFF_SECONDS = 30.0
+# LINE's multicast takes at most this many user IDs.
+MULTICAST_MAX = 500
 
 
 class PlatformError(RuntimeError):
@@ -75,12 +80,14 @@ class LinePlatform:
         data_api_url: str,
         *,
         backoff_base: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         # AsyncApiClient must be created inside the running loop: construct LinePlatform in
         # the app's lifespan, never at import time. Configuration(host=...) redirects every
         # call of a client, so the content API (api-data) has a client of its own.
         self._settings = settings
         self._backoff_base = backoff_base
+        self._metrics = metrics or Metrics()
         self._api_client = AsyncApiClient(
             Configuration(access_token=settings.access_token, host=api_url)
         )
@@ -103,6 +110,8 @@ class LinePlatform:
             try:
                 return await call()
             except Exception as exc:
+                status = exc.status if isinstance(exc, ApiException) else None
+                self._metrics.platform_errors.labels(what, str(status or "network")).inc()
                 if not _transient(exc) or attempt == attempts:
                     raise
                 delay = _retry_after(exc) or self._backoff_base * 2 ** (attempt - 1)
@@ -134,14 +143,39 @@ class LinePlatform:
         request = PushMessageRequest.from_dict({"to": user_id, "messages": list(messages)})
         key = str(retry_key or uuid.uuid4())
         timeout = self._settings.request_timeout
+        await self._keyed(
+            "push",
+            lambda: self._api.push_message(request, x_line_retry_key=key, _request_timeout=timeout),
+            attempts,
+        )
+
+    async def multicast(
+        self,
+        user_ids: Sequence[str],
+        messages: Sequence[Message],
+        retry_key: uuid.UUID | None = None,
+        *,
+        attempts: int | None = None,
+    ) -> None:
+        """Send the same messages to up to MULTICAST_MAX users, with the same retry rules as
+        `push`. LINE skips users who blocked the account without an error."""
+        if not 1 <= len(user_ids) <= MULTICAST_MAX:
+            raise ValueError(f"a multicast takes 1 to {MULTICAST_MAX} users, not {len(user_ids)}")
+        request = MulticastRequest.from_dict({"to": list(user_ids), "messages": list(messages)})
+        key = str(retry_key or uuid.uuid4())
+        timeout = self._settings.request_timeout
+        await self._keyed(
+            "multicast",
+            lambda: self._api.multicast(request, x_line_retry_key=key, _request_timeout=timeout),
+            attempts,
+        )
+
+    async def _keyed(
+        self, what: str, call: Callable[[], Awaitable[object]], attempts: int | None
+    ) -> None:
+        """A call carrying a retry key, with retries."""
         try:
-            await self._with_retries(
-                "push",
-                lambda: self._api.push_message(
-                    request, x_line_retry_key=key, _request_timeout=timeout
-                ),
-                attempts,
-            )
+            await self._with_retries(what, call, attempts)
         except ApiException as exc:
             # 409: a request with this retry key was already accepted: it was delivered.
             if exc.status != 409:
