@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.hazards import HazardKind, ShelterHazard
+from gis.shelter_status import ShelterStatus
+from gis.sources.facilities import FacilityCategory
 
 # Candidates taken by the planar KNN index before the exact geodesic re-sort; a few times the
 # answer size is plenty at city scale, where degrees are nearly isotropic.
@@ -34,7 +37,8 @@ class HazardHit:
 
 @dataclass(frozen=True)
 class NearbySite:
-    """A designated site and its geodesic distance from the point."""
+    """A designated site, its geodesic distance from the point, and its status in a disaster
+    (None, with no note or time, when no admin ever set one)."""
 
     common_id: str
     name: str
@@ -45,6 +49,9 @@ class NearbySite:
     is_emergency_site: bool
     is_shelter: bool
     distance_m: float
+    status: ShelterStatus | None = None
+    status_note: str = ""
+    status_updated_at: datetime | None = None
 
 
 _HAZARDS_AT = text("""
@@ -91,25 +98,52 @@ async def hazards_at(
     return hits
 
 
+# Within the KNN candidates: open sites designated for the active hazard, other open sites,
+# sites without a status, then full or closed ones; then the active hazard's sites, then
+# sites suited to more of the hazards at the point, then distance.
 _NEAREST_SITES = text("""
     WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
     candidates AS (
         (SELECT common_id FROM shelters, pt WHERE active ORDER BY geom <-> pt.g LIMIT :pool)
         UNION
         (SELECT common_id FROM shelters, pt
-         WHERE active AND hazards && CAST(:prefer AS text[])
+         WHERE active AND hazards && CAST(:wanted AS text[])
          ORDER BY geom <-> pt.g LIMIT :pool)
     )
     SELECT s.common_id, s.name, s.address, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
            s.hazards, s.is_emergency_site, s.is_shelter,
            ST_Distance(s.geom::geography, pt.g::geography) AS distance_m,
+           st.status, st.note AS status_note, st.updated_at AS status_updated_at,
            cardinality(ARRAY(
                SELECT unnest(s.hazards) INTERSECT SELECT unnest(CAST(:prefer AS text[]))
-           )) AS suited
+           )) AS suited,
+           coalesce(CAST(:active AS text) = ANY(s.hazards), false) AS for_active
     FROM pt, candidates JOIN shelters s USING (common_id)
-    ORDER BY suited DESC, distance_m
+    LEFT JOIN shelter_status st USING (common_id)
+    ORDER BY CASE WHEN st.status = 'open' AND CAST(:active AS text) = ANY(s.hazards) THEN 0
+                  WHEN st.status = 'open' THEN 1
+                  WHEN st.status IS NULL THEN 2
+                  ELSE 3 END,
+             for_active DESC, suited DESC, distance_m
     LIMIT :limit
 """)
+
+
+def _site(row: Any) -> NearbySite:
+    return NearbySite(
+        common_id=row.common_id,
+        name=row.name,
+        address=row.address,
+        lon=row.lon,
+        lat=row.lat,
+        hazards=frozenset(ShelterHazard(h) for h in row.hazards),
+        is_emergency_site=row.is_emergency_site,
+        is_shelter=row.is_shelter,
+        distance_m=float(row.distance_m),
+        status=ShelterStatus(row.status) if row.status is not None else None,
+        status_note=row.status_note or "",
+        status_updated_at=row.status_updated_at,
+    )
 
 
 async def nearest_sites(
@@ -119,31 +153,51 @@ async def nearest_sites(
     *,
     limit: int,
     prefer: Iterable[ShelterHazard] = (),
+    active: ShelterHazard | None = None,
 ) -> list[NearbySite]:
-    """The `limit` nearest active sites; those designated for more of the `prefer` hazards
-    come first, then by distance."""
+    """The `limit` best of the nearest active sites, with their status.
+
+    Open sites designated for the `active` hazard come first, then other open sites, then
+    sites without a status, then full or closed ones. Within each: sites designated for
+    `active`, then those designated for more of the `prefer` hazards, then by distance.
+    """
+    preferred = sorted(str(h) for h in prefer)
     params: dict[str, Any] = {
         "lon": lon,
         "lat": lat,
         "limit": limit,
         "pool": limit * _KNN_POOL_FACTOR,
-        "prefer": sorted(str(h) for h in prefer),
+        "prefer": preferred,
+        "wanted": sorted({*preferred, *([str(active)] if active else [])}),
+        "active": str(active) if active else None,
     }
-    rows = await conn.execute(_NEAREST_SITES, params)
-    return [
-        NearbySite(
-            common_id=row.common_id,
-            name=row.name,
-            address=row.address,
-            lon=row.lon,
-            lat=row.lat,
-            hazards=frozenset(ShelterHazard(h) for h in row.hazards),
-            is_emergency_site=row.is_emergency_site,
-            is_shelter=row.is_shelter,
-            distance_m=float(row.distance_m),
-        )
-        for row in rows
-    ]
+    return [_site(row) for row in await conn.execute(_NEAREST_SITES, params)]
+
+
+_UNAVAILABLE_SITES = text("""
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    nearest AS (
+        SELECT common_id FROM shelters, pt WHERE active ORDER BY geom <-> pt.g LIMIT :nearest
+    )
+    SELECT s.common_id, s.name, s.address, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+           s.hazards, s.is_emergency_site, s.is_shelter,
+           ST_Distance(s.geom::geography, pt.g::geography) AS distance_m,
+           st.status, st.note AS status_note, st.updated_at AS status_updated_at
+    FROM pt, nearest JOIN shelters s USING (common_id)
+    JOIN shelter_status st USING (common_id)
+    WHERE st.status IN ('full', 'closed')
+    ORDER BY distance_m
+""")
+
+
+async def unavailable_sites(
+    conn: AsyncConnection, lon: float, lat: float, *, nearest: int
+) -> list[NearbySite]:
+    """Those of the `nearest` active sites to the point that are full or closed, nearest
+    first: a resident heading for the closest site must hear of these, even when better
+    sites push them out of the list."""
+    params = {"lon": lon, "lat": lat, "nearest": nearest}
+    return [_site(row) for row in await conn.execute(_UNAVAILABLE_SITES, params)]
 
 
 _HAZARDS_WITHOUT_SITES = text("""
@@ -196,3 +250,86 @@ async def loaded_hazard_kinds(conn: AsyncConnection) -> list[HazardKind]:
     """The hazard kinds for which a layer is loaded, in vocabulary order."""
     found = {row.kind for row in await conn.execute(_LOADED_KINDS)}
     return [kind for kind in HazardKind if kind in found]
+
+
+@dataclass(frozen=True)
+class NearbyFacility:
+    """A public facility, medical institution or AED and its geodesic distance."""
+
+    category: FacilityCategory
+    category_text: str
+    name: str
+    address: str
+    phone: str
+    hours: str
+    url: str
+    barrier_free: str
+    lon: float
+    lat: float
+    distance_m: float
+
+
+# KNN on the geography index (exact on the sphere), then the spheroid distance for the answer.
+_NEAREST_FACILITIES = text("""
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g),
+    candidates AS (
+        SELECT f.id FROM facilities f, pt
+        WHERE f.active AND f.category = :category
+        ORDER BY f.geom::geography <-> pt.g
+        LIMIT :pool
+    )
+    SELECT f.category, f.category_text, f.name, f.address, f.phone, f.hours, f.url,
+           f.barrier_free, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat,
+           ST_Distance(f.geom::geography, pt.g) AS distance_m
+    FROM pt, candidates JOIN facilities f USING (id)
+    WHERE CAST(:within AS float8) IS NULL OR ST_Distance(f.geom::geography, pt.g) <= :within
+    ORDER BY distance_m, f.name
+    LIMIT :limit
+""")
+
+
+async def nearest_facilities(
+    conn: AsyncConnection,
+    lon: float,
+    lat: float,
+    category: FacilityCategory,
+    limit: int,
+    *,
+    within_metres: float | None = None,
+) -> list[NearbyFacility]:
+    """The `limit` nearest active facilities of `category`, nearest first, at most
+    `within_metres` away when given."""
+    params = {
+        "lon": lon,
+        "lat": lat,
+        "category": str(category),
+        "pool": limit * _KNN_POOL_FACTOR,
+        "within": within_metres,
+        "limit": limit,
+    }
+    rows = await conn.execute(_NEAREST_FACILITIES, params)
+    return [
+        NearbyFacility(
+            category=FacilityCategory(row.category),
+            category_text=row.category_text,
+            name=row.name,
+            address=row.address,
+            phone=row.phone,
+            hours=row.hours,
+            url=row.url,
+            barrier_free=row.barrier_free,
+            lon=row.lon,
+            lat=row.lat,
+            distance_m=float(row.distance_m),
+        )
+        for row in rows
+    ]
+
+
+_LOADED_FACILITY_CATEGORIES = text("SELECT DISTINCT category FROM facilities WHERE active")
+
+
+async def loaded_facility_categories(conn: AsyncConnection) -> list[FacilityCategory]:
+    """The categories of which at least one active facility is loaded, in menu order."""
+    found = {row.category for row in await conn.execute(_LOADED_FACILITY_CATEGORIES)}
+    return [category for category in FacilityCategory if category in found]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gis import nearby
+from gis import nearby, shelter_status
 from gis.hazards import ShelterHazard, shelter_hazard_for
 from service.line import area_chat, conversation, facility_chat, messages, pending
 from service.line import report_messages as rm
@@ -100,15 +100,19 @@ async def _answer(
 async def location_answer(
     engine: AsyncEngine, settings: AnswerSettings, lon: float, lat: float
 ) -> messages.LocationAnswer:
-    """Run the location queries for one point."""
+    """Run the location queries for one point, with the sites' status and the declared
+    hazard, if any."""
     async with engine.connect() as conn:
         area = await nearby.service_area_check(conn, lon, lat)
         hazards = await nearby.hazards_at(conn, lon, lat, settings.hazard_near_metres)
         loaded = await nearby.loaded_hazard_kinds(conn)
         faced = list(dict.fromkeys(shelter_hazard_for(hit.kind) for hit in hazards))
+        declared = await shelter_status.active_hazard(conn)
+        active = declared.hazard if declared is not None else None
         sites = await nearby.nearest_sites(
-            conn, lon, lat, limit=settings.nearest_sites, prefer=faced
+            conn, lon, lat, limit=settings.nearest_sites, prefer=faced, active=active
         )
+        unavailable = await nearby.unavailable_sites(conn, lon, lat, nearest=settings.nearest_sites)
         area_without = await nearby.hazards_without_sites(conn, list(ShelterHazard))
     return messages.LocationAnswer(
         lon=lon,
@@ -120,6 +124,8 @@ async def location_answer(
         sites=sites,
         faced_without_site=[h for h in faced if h in area_without],
         area_without_site=area_without,
+        active_hazard=active,
+        unavailable=unavailable,
     )
 
 

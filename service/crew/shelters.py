@@ -1,0 +1,157 @@
+"""Shelters in a disaster: every site with its status; admins mark sites open, full or closed
+(chosen one by one, or every site designated for a hazard or in a town) and declare the
+disaster's hazard. Crew members may look; only admins change anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gis import shelter_status
+from gis.hazards import ShelterHazard, label
+from service.crew.auth import Account
+from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
+from service.crew.routes import Message, templates, when
+from service.deps import Engine
+from service.line.messages import status_label
+
+router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
+
+PAGE = "/crew/shelters"
+NO_HAZARD = "none"
+
+
+def _invalid(exc: Exception) -> Message:
+    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
+
+
+def _hazards(hazards: frozenset[ShelterHazard]) -> str:
+    return "・".join(label(h, "ja") for h in ShelterHazard if h in hazards)
+
+
+async def _page(
+    request: Request,
+    account: Account,
+    csrf_token: str,
+    engine: Engine,
+    *,
+    form: dict[str, Any] | None = None,
+    error: Message | None = None,
+    changed: int | None = None,
+) -> HTMLResponse:
+    async with engine.connect() as conn:
+        declared = await shelter_status.active_hazard(conn)
+        sites = await shelter_status.current_statuses(conn)
+    listed = [
+        {
+            "common_id": site.common_id,
+            "name": site.name,
+            "address": site.address,
+            "hazards": _hazards(site.hazards),
+            "status": site.status,
+            "status_label": (
+                Message(status_label(site.status, "ja"), status_label(site.status, "en"))
+                if site.status
+                else None
+            ),
+            "note": site.note,
+            "updated": when(site.updated_at),
+            "updated_by": site.updated_by or "",
+        }
+        for site in sites
+    ]
+    return templates.TemplateResponse(
+        request,
+        "shelters.html",
+        {
+            "account": account,
+            "csrf_token": csrf_token,
+            "declared": declared,
+            "declared_label": (
+                Message(label(declared.hazard, "ja"), label(declared.hazard, "en"))
+                if declared
+                else None
+            ),
+            "declared_at": when(declared.declared_at) if declared else "",
+            "hazards": [(h.value, label(h, "ja"), label(h, "en")) for h in ShelterHazard],
+            "statuses": [
+                (s.value, status_label(s, "ja"), status_label(s, "en"))
+                for s in shelter_status.ShelterStatus
+            ],
+            "sites": listed,
+            "form": form or {"ids": set()},
+            "error": error,
+            "changed": changed,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/shelters", response_class=HTMLResponse)
+async def shelters_page(
+    request: Request,
+    account: CrewUser,
+    session: LoggedIn,
+    engine: Engine,
+    changed: int | None = None,
+) -> HTMLResponse:
+    """Every site with its status; admins also get the forms."""
+    return await _page(request, account, session.csrf_token, engine, changed=changed)
+
+
+@router.post("/shelters/status")
+async def set_shelter_status(
+    request: Request,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    status: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+    hazard: Annotated[str, Form()] = "",
+    town: Annotated[str, Form()] = "",
+) -> Response:
+    """Set the status of the ticked sites and of every site matching the hazard and town;
+    nothing changes when any part is wrong."""
+    ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
+    form = {"status": status, "note": note, "hazard": hazard, "town": town, "ids": set(ids)}
+    try:
+        chosen_status = shelter_status.parse_status(status)
+        async with engine.begin() as conn:
+            if hazard or town.strip():
+                ids += await shelter_status.select_ids(
+                    conn,
+                    hazard=shelter_status.parse_hazard(hazard) if hazard else None,
+                    town=town,
+                )
+            done = await shelter_status.set_status(
+                conn, ids, chosen_status, actor=f"crew:{account.name}", note=note
+            )
+    except shelter_status.StatusError as exc:
+        return await _page(
+            request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
+        )
+    return RedirectResponse(f"{PAGE}?changed={len(done)}", status_code=303)
+
+
+@router.post("/shelters/hazard")
+async def set_active_hazard(
+    request: Request,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    hazard: Annotated[str, Form()],
+) -> Response:
+    """Declare the disaster's hazard, or end it ("none")."""
+    try:
+        async with engine.begin() as conn:
+            if hazard == NO_HAZARD:
+                await shelter_status.clear_hazard(conn)
+            else:
+                chosen = shelter_status.parse_hazard(hazard)
+                await shelter_status.declare_hazard(conn, chosen, actor=f"crew:{account.name}")
+    except shelter_status.StatusError as exc:
+        return await _page(request, account, session.csrf_token, engine, error=_invalid(exc))
+    return RedirectResponse(PAGE, status_code=303)
