@@ -52,6 +52,7 @@ from folium.template import Template
 
 from gis.clusters import STATUSES
 from gis.hazards import HazardKind, label
+from gis.sources.facilities import FacilityCategory, category_label
 
 # Names in the LayerControl.
 LAYER_REPORTS: Final = "報告 Reports"
@@ -59,6 +60,7 @@ LAYER_HEAT: Final = "報告の密度 Heat map"
 LAYER_SHELTERS: Final = "避難場所 Shelters"
 LAYER_HAZARDS: Final = "災害想定区域 Hazard zones"
 LAYER_BOUNDARY: Final = "区域 Service area"
+LAYER_FACILITIES: Final = "施設 Facilities"
 
 # New reports in a warm colour, work under way in blue, closed ones in green and greys.
 DEFAULT_STATUS_COLOURS: Final[Mapping[str, str]] = {
@@ -102,6 +104,16 @@ _HAZARD_COLOURS: Final[Mapping[HazardKind, str]] = {
     HazardKind.LANDSLIDE: "#a6611a",
 }
 _OTHER_HAZARD_COLOUR: Final = "#636363"
+# Badge text and colour per facility category: AED in the red of its signs, medical in blues.
+_FACILITY_BADGES: Final[Mapping[FacilityCategory, tuple[str, str]]] = {
+    FacilityCategory.AED: ("A", "#d32f2f"),
+    FacilityCategory.HOSPITAL: ("H", "#1565c0"),
+    FacilityCategory.CLINIC: ("+", "#42a5f5"),
+    FacilityCategory.LIBRARY: ("図", "#6a1b9a"),
+    FacilityCategory.WARD_OFFICE: ("役", "#37474f"),
+    FacilityCategory.COMMUNITY_CENTRE: ("集", "#ef6c00"),
+    FacilityCategory.OTHER: ("施", "#757575"),
+}
 _BOUNDARY_STYLE: Final[Mapping[str, object]] = {
     "color": "#252525",
     "weight": 2,
@@ -175,12 +187,15 @@ class MapLayers:
     boundary_geojson: the service area, drawn as an outline.
     attribution: credit for the data of these layers (plain text; the GSI and PLATEAU terms
         ask for one), shown in the map's attribution line.
+    facilities: (lon, lat, name, FacilityCategory value) per public facility, medical
+        institution or AED; a badge per category.
     """
 
     shelters: Sequence[tuple[float, float, str]] = ()
     hazards_geojson: dict[str, Any] | None = None
     boundary_geojson: dict[str, Any] | None = None
     attribution: str = ""
+    facilities: Sequence[tuple[float, float, str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +298,9 @@ def build_crew_map(
     if layers.shelters:
         shelters = _DataLayer(LAYER_SHELTERS, "shelters", "shelters", crewmap_js, show=False)
         _add_with_data(page, shelters, _shelters(layers.shelters))
+    if layers.facilities:
+        layer = _DataLayer(LAYER_FACILITIES, "facilities", "facilities", crewmap_js, show=False)
+        _add_with_data(page, layer, _facilities(layers.facilities))
     hazards = _zones(layers.hazards_geojson, hazards=True)
     if hazards is not None:
         # Off at first: the polygons are large and cover the markers' surroundings.
@@ -435,6 +453,29 @@ def _shelters(shelters: Sequence[tuple[float, float, str]]) -> dict[str, Any]:
             raise ValueError(f"shelter {name!r}: lon/lat out of range (give lon, lat, name)")
         points.append([round(lat, _DIGITS), round(lon, _DIGITS), name])
     return {"colour": _SHELTER_COLOUR, "points": points}
+
+
+def _facilities(facilities: Sequence[tuple[float, float, str, str]]) -> dict[str, Any]:
+    """Points as [lat, lon, name, category index], and per category its label, badge text and
+    colour (crewmap.js draws a badge per category)."""
+    # In vocabulary order; FacilityCategory() refuses a code it does not know.
+    codes = {FacilityCategory(code) for *_, code in facilities}
+    categories = [category for category in FacilityCategory if category in codes]
+    index = {str(category): number for number, category in enumerate(categories)}
+    points = []
+    for lon, lat, name, code in facilities:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"facility {name!r}: lon/lat out of range (give lon, lat, ...)")
+        points.append([round(lat, _DIGITS), round(lon, _DIGITS), name, index[code]])
+    legend = [
+        {
+            "label": category_label(category, "ja"),
+            "badge": _FACILITY_BADGES[category][0],
+            "colour": _FACILITY_BADGES[category][1],
+        }
+        for category in categories
+    ]
+    return {"categories": legend, "points": points}
 
 
 def _zones(geojson: Mapping[str, Any] | None, *, hazards: bool) -> dict[str, Any] | None:

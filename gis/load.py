@@ -2,8 +2,9 @@
 
 Every loader is idempotent: loading the same file twice changes nothing, and a newer release
 updates what changed by the stable key (共通ID for shelters, the layer name for hazard
-layers, the municipality code for the service area). Each runs in the caller's transaction,
-so a failure leaves the database as it was.
+layers, the municipality code for the service area, city code + dataset + ID for
+facilities). Each runs in the caller's transaction, so a failure leaves the database as it
+was.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shapely
 from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
+from shapely.geometry import MultiPolygon, Point
 from sqlalchemy import (
     Connection,
     Row,
@@ -32,9 +34,17 @@ from sqlalchemy.sql.elements import Label
 
 from gis.hazards import HazardKind
 from gis.sources.boundary import AreaRecord
+from gis.sources.facilities import FacilityFile, FacilityRecord
 from gis.sources.gsi import ShelterRecord
 from gis.sources.ksj import HazardRecord
-from gis.tables import hazard_layers, hazard_zone_parts, hazard_zones, service_area, shelters
+from gis.tables import (
+    facilities,
+    hazard_layers,
+    hazard_zone_parts,
+    hazard_zones,
+    service_area,
+    shelters,
+)
 
 # Vertices per piece after ST_Subdivide: small enough for fast point-in-polygon tests.
 SUBDIVIDE_MAX_VERTICES = 128
@@ -210,3 +220,81 @@ def load_service_area(conn: Connection, record: AreaRecord, source_file: Path) -
         )
     )
     return LoadResult(updated=1) if current else LoadResult(inserted=1)
+
+
+def current_service_area(conn: Connection) -> MultiPolygon | None:
+    """The loaded service area (lon/lat), for readers that check coordinates against it."""
+    geom = conn.execute(select(func.ST_AsBinary(service_area.c.geom))).scalar()
+    if geom is None:
+        return None
+    area = shapely.from_wkb(bytes(geom))
+    return area if isinstance(area, MultiPolygon) else MultiPolygon([area])
+
+
+def _facility_row(record: FacilityRecord, source_file: str) -> dict[str, object]:
+    return {
+        "city_code": record.city_code,
+        "dataset": str(record.dataset),
+        "source_id": record.source_id,
+        "category": str(record.category),
+        "category_text": record.category_text,
+        "name": record.name,
+        "kana": record.kana,
+        "address": record.address,
+        "phone": record.phone,
+        "hours": record.hours,
+        "url": record.url,
+        "barrier_free": record.barrier_free,
+        "attributes": record.attributes,
+        "source_file": source_file,
+        "active": True,
+        "geom": from_shape(Point(record.lon, record.lat), srid=4326),
+    }
+
+
+def load_facilities(conn: Connection, read: FacilityFile, source_file: str) -> LoadResult:
+    """Upsert a facility file's records by (city code, dataset, ID).
+
+    Active facilities of the same cities and dataset whose ID is not in the file at all are
+    retired: kept, no longer offered. A row the reader skipped (no coordinates) is still in
+    the file, so its older version stays as it was.
+    """
+    inserted = updated = 0
+    key = ("city_code", "dataset", "source_id")
+    # The file name alone does not make a change: the same data in a renamed file is unchanged.
+    compared = [c for c in facilities.c if c.name not in (*key, "id", "loaded_at", "source_file")]
+    for record in read.records:
+        stmt = pg_insert(facilities).values(_facility_row(record, source_file))
+        stmt = stmt.on_conflict_do_update(
+            constraint="facilities_source_key",
+            set_={
+                **{c.name: stmt.excluded[c.name] for c in [*compared, facilities.c.source_file]},
+                "loaded_at": func.now(),
+            },
+            where=tuple_(*compared).is_distinct_from(
+                tuple_(*(stmt.excluded[c.name] for c in compared))
+            ),
+        )
+        fresh: Label[bool] = literal_column("xmax = 0").label("fresh")
+        row: Row[Any] | None = conn.execute(stmt.returning(fresh)).first()
+        if row is not None:
+            inserted += int(row.fresh)
+            updated += int(not row.fresh)
+    retired = _retire_missing_facilities(conn, read)
+    return LoadResult(inserted, updated, len(read.records) - inserted - updated, retired)
+
+
+def _retire_missing_facilities(conn: Connection, read: FacilityFile) -> int:
+    if not read.present:
+        return 0
+    stmt = (
+        update(facilities)
+        .where(
+            facilities.c.active,
+            facilities.c.dataset == str(read.dataset),
+            facilities.c.city_code.in_(sorted({city for city, _ in read.present})),
+            tuple_(facilities.c.city_code, facilities.c.source_id).not_in(sorted(read.present)),
+        )
+        .values(active=False, loaded_at=func.now())
+    )
+    return conn.execute(stmt).rowcount

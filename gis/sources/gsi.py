@@ -7,8 +7,6 @@ given hazard; a designated shelter (指定避難所, suffix 1xx) is where people
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -22,6 +20,7 @@ from typing import Any
 from shapely.geometry import Point
 
 from gis.hazards import GSI_FLAG_COLUMNS, ShelterHazard
+from gis.sources.csvtext import read_csv_rows
 from gis.sources.errors import Fail, SourceError
 from gis.sources.geojson import (
     POINT,
@@ -197,28 +196,6 @@ def read_shelters_geojson(
     return _read_geojson(path, crs, "shelters")
 
 
-def _decode(path: str | os.PathLike[str]) -> str:
-    raw = Path(path).read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    # Per-prefecture and older per-city files are Shift_JIS.
-    try:
-        return raw.decode("cp932")
-    except UnicodeDecodeError as exc:
-        raise SourceError(path, "neither UTF-8 nor Shift_JIS (cp932) text") from exc
-
-
-def _csv_records(path: str | os.PathLike[str]) -> list[list[str]]:
-    # newline="" keeps newlines inside quoted fields for the csv module to handle.
-    reader = csv.reader(io.StringIO(_decode(path), newline=""), strict=True)
-    try:
-        return [row for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
-
-
 def _coordinate(properties: dict[str, Any], column: str, fail: Fail) -> float:
     text = _required(properties, column, fail)
     try:
@@ -249,7 +226,7 @@ def read_sites_csv(path: str | os.PathLike[str]) -> list[ShelterRecord]:
     UTF-8 (with or without BOM) or Shift_JIS; columns are found by name, and
     都道府県名及び市町村名 may be absent. Rows are numbered from 1 after the header.
     """
-    records = _csv_records(path)
+    records = read_csv_rows(path)
     if not records:
         raise SourceError(path, "empty file")
     header = [name.strip() for name in records[0]]

@@ -60,6 +60,10 @@ _HAZARDS = text("""
     ), '[]'::json)) FROM hazard_zones
 """)
 _BOUNDARY = text("SELECT ST_AsGeoJSON(geom, 6)::json FROM service_area LIMIT 1")
+_FACILITIES = text("""
+    SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name, category
+    FROM facilities WHERE active ORDER BY id
+""")
 
 
 class MapFilters:
@@ -93,12 +97,14 @@ class MapFilters:
 
 
 async def map_layers(conn: AsyncConnection) -> MapLayers:
-    """Shelters, hazard zones and the service area, as the map's switchable layers."""
+    """Shelters, facilities, hazard zones and the service area, as switchable layers."""
     shelters = [(r.lon, r.lat, r.name) for r in await conn.execute(_SHELTERS)]
     hazards = (await conn.execute(_HAZARDS)).scalar_one()
     boundary = (await conn.execute(_BOUNDARY)).scalar_one_or_none()
+    facilities = [(r.lon, r.lat, r.name, r.category) for r in await conn.execute(_FACILITIES)]
     return MapLayers(
         shelters=shelters,
+        facilities=facilities,
         hazards_geojson=hazards,
         boundary_geojson=boundary,
         attribution=(

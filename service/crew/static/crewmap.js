@@ -272,6 +272,20 @@
     return L.layerGroup(layers);
   }
 
+  // Facilities: a round badge per category (its letter and colour), "category: name" tooltip.
+  function facilities(dataId) {
+    var d = readData(dataId);
+    var icons = d.categories.map(function (c) {
+      return new BadgeIcon({ iconSize: [18, 18], colour: c.colour, text: c.badge, round: true });
+    });
+    var layers = d.points.map(function (p) {
+      var tip = d.categories[p[3]].label + ": " + p[2];
+      var marker = L.marker([p[0], p[1]], { icon: icons[p[3]], title: p[2] });
+      return marker.bindTooltip(el("span", tip));
+    });
+    return L.layerGroup(layers);
+  }
+
   // Polygons (hazard zones, the service area): a style by index, an optional tooltip text.
   function zones(dataId) {
     var d = readData(dataId);
@@ -286,5 +300,10 @@
     });
   }
 
-  window.CrewMap = { reports: reports, shelters: shelters, zones: zones };
+  window.CrewMap = {
+    reports: reports,
+    shelters: shelters,
+    facilities: facilities,
+    zones: zones,
+  };
 })();
