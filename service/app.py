@@ -10,13 +10,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service import health
+from service import health, public
+from service.crew import alerts as crew_alerts
 from service.crew import clusters as crew_clusters
 from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
+from service.crew import shelters as crew_shelters
 from service.line import sandbox_chat, webhook
 from service.line.sandbox import LinePlatformStandIn, create_standin_app
+from service.metrics import Metrics
+from service.open311 import router as open311_router
 from service.runtime import running
 from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
 
@@ -34,11 +38,14 @@ def create_app(settings: Settings) -> FastAPI:
     if not settings.database.url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
 
+    # This app's own counters: never the global registry, as one process may hold several apps.
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         inbox_workers, outbox_workers = settings.inbox.workers, settings.outbox.workers
         async with running(
-            settings, inbox_workers=inbox_workers, outbox_workers=outbox_workers
+            settings, inbox_workers=inbox_workers, outbox_workers=outbox_workers, metrics=metrics
         ) as runtime:
             app.state.engine = runtime.engine
             app.state.workers = runtime.inbox if inbox_workers else None
@@ -47,12 +54,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="civic-gis", lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = metrics
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(crew_routes.router)
     app.include_router(crew_map.router)
     app.include_router(crew_clusters.router)
     app.include_router(crew_exports.router)
+    app.include_router(crew_alerts.router)
+    app.include_router(crew_shelters.router)
+    app.include_router(public.router)
+    app.include_router(open311_router)
     # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
     # here, never from a CDN, since many municipal networks have no internet.
     app.mount("/assets", StaticFiles(directory=CREW_STATIC), name="assets")

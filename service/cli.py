@@ -15,16 +15,25 @@ from typing import Annotated, TypeVar
 import httpx
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from gis import load as gis_load
+from gis import shelter_status
 from gis.clusters import STATUSES, recluster_open_reports
 from gis.hazards import HazardKind
 from gis.sources.errors import SourceError
-from service import bundled, localdb, reports
+from gis.sources.facilities import DATASET_NAMES, Dataset, note_lines, read_facilities_csv
+from service import alerts, bundled, localdb, reports
+from service.apikeys import ApiKeyError, create_key, list_keys, revoke_key
 from service.app import create_app
 from service.crew import auth as crew_auth
+from service.crew.routes import when
 from service.line.inbox import status_counts
+from service.line.keywords import KeywordError, load_keywords
+from service.logs import configure_logging
+from service.metrics import Metrics
 from service.migrations import upgrade
 from service.runtime import running
 from service.settings import Settings
@@ -73,6 +82,14 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _configure_logging(settings: Settings) -> None:
+    """LOG_FORMAT and LOG_LEVEL, for the commands that run the service."""
+    try:
+        configure_logging(settings.ops)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration."""
@@ -115,6 +132,33 @@ def load_area(file: Path, crs: CrsOption = None) -> None:
         raise _fail(exc) from exc
 
 
+@load_app.command("facilities")
+def load_facilities(
+    file: Path,
+    kind: Annotated[
+        Dataset | None, typer.Option(help="The dataset, when the columns do not tell")
+    ] = None,
+) -> None:
+    """Load a 公共施設一覧, 医療機関一覧 or AED設置箇所一覧 CSV (standard open data, either
+    layout); a newer file of the same city updates by ID and retires rows it no longer has."""
+    engine = create_engine(_database_url(_settings()))
+    try:
+        with engine.begin() as conn:
+            # Swapped coordinates are told apart against the service area, when one is loaded.
+            area = gis_load.current_service_area(conn)
+            read = read_facilities_csv(file, kind=kind, area=area)
+            result = gis_load.load_facilities(conn, read, file.name)
+    except (SourceError, OSError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"{file.name}: {DATASET_NAMES[read.dataset]} ({read.layout}): {result.summary()}, "
+        f"{len(read.skipped)} rows skipped"
+    )
+    for title, notes in (("skipped", read.skipped), ("fixed", read.fixed)):
+        for line in note_lines(notes):
+            typer.echo(f"  {title}: {line}")
+
+
 @load_app.command("bundled")
 def load_bundled() -> None:
     """Load the shipped shelters, hazard layers and service area (SHELTERS_FILE, …)."""
@@ -149,6 +193,7 @@ def dev(
     settings.server.port = port
     # Plain HTTP on loopback: a Secure cookie would never come back, and no one could log in.
     settings.crew.cookie_secure = False
+    _configure_logging(settings)
     url = _database_url(settings)
     typer.echo("migrating…")
     upgrade(url)
@@ -156,7 +201,8 @@ def dev(
     for line in bundled.load_bundled(create_engine(url), settings.data):
         typer.echo(f"  {line}")
     _print_urls(settings)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="info")
+    # log_config=None: uvicorn's own lines go through configure_logging's handler too.
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=None)
 
 
 @app.command()
@@ -177,24 +223,35 @@ def serve(
             )
         )
     settings.server.host, settings.server.port = host, port
+    _configure_logging(settings)
     _print_urls(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_config=None)
 
 
 @app.command()
 def worker(
     count: Annotated[int, typer.Option(help="Concurrent workers in this process")] = 2,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this process's counters at http://127.0.0.1:PORT/metrics"),
+    ] = None,
 ) -> None:
     """Drain the inbox in this process (run several beside `civic serve INBOX_WORKERS=0`)."""
     settings = _settings()
+    _configure_logging(settings)
     _database_url(settings)  # DATABASE_URL, or the private cluster started on demand
+    metrics = Metrics()
+    if metrics_port is not None:
+        # Loopback only and no token: scraped by an agent on the same machine. The queue
+        # depths are on the app's /metrics (read from the database).
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
 
     async def run() -> None:
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        async with running(settings, inbox_workers=count, outbox_workers=1):
+        async with running(settings, inbox_workers=count, outbox_workers=1, metrics=metrics):
             typer.echo(f"{count} inbox workers and an outbox worker (pid {os.getpid()})")
             await stopping.wait()
 
@@ -296,6 +353,97 @@ def crew_add(
     typer.echo("it is shown only now, and must be changed at the first login (/crew/login)")
 
 
+apikey_app = typer.Typer(help="Open311 API keys: the systems allowed to file reports.")
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("add")
+def apikey_add(
+    name: Annotated[str, typer.Argument(help="Who holds it (letters, digits, . _ @ -)")],
+) -> None:
+    """Make an API key for POST /open311/v2/requests and print it (shown only now)."""
+    url = _database_url(_settings())
+    try:
+        key = asyncio.run(_in_transaction(url, lambda conn: create_key(conn, name)))
+    except ApiKeyError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"created API key {name!r}")
+    typer.echo(f"api_key: {key}")
+    typer.echo("it is shown only now: hand it over safely (only its SHA-256 is kept)")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every API key by name: when made, last used, revoked (never the keys themselves)."""
+    url = _database_url(_settings())
+
+    def when(at: datetime | None) -> str:
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+
+    for key in asyncio.run(_in_transaction(url, list_keys)):
+        state = f"revoked {when(key.revoked_at)}" if key.revoked_at else "live"
+        typer.echo(
+            f"{key.name}: {state}; created {when(key.created_at)}, "
+            f"last used {when(key.last_used_at)}"
+        )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
+    """Revoke an API key: requests filed with it are refused from now on."""
+    url = _database_url(_settings())
+    try:
+        asyncio.run(_in_transaction(url, lambda conn: revoke_key(conn, name)))
+    except ApiKeyError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"revoked API key {name!r}")
+
+
+@app.command("alert")
+def alert(
+    topic: Annotated[str, typer.Option(help="Topic code from ALERT_TOPICS, e.g. disaster")],
+    text: Annotated[str, typer.Option(help="The message to send")],
+    area: Annotated[Path | None, typer.Option(help="A GeoJSON file of the area (polygons)")] = None,
+    hazard_layer: Annotated[
+        str | None, typer.Option(help="A loaded hazard layer: the area is all its zones")
+    ] = None,
+    circle: Annotated[
+        str | None, typer.Option(help="LAT,LON,METRES: a circle around a point")
+    ] = None,
+    crs: CrsOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Only count who it would reach")] = False,
+    by: Annotated[str, typer.Option(help="Who sends it (kept with the alert)")] = "cli",
+) -> None:
+    """Send a message to the residents whose registered spot is inside an area and who chose
+    the topic (multicast batches through the outbox, sent by the running service)."""
+    settings = _settings()
+    if sum(given is not None for given in (area, hazard_layer, circle)) != 1:
+        raise _fail(ValueError("give exactly one of --area, --hazard-layer, --circle"))
+    url = _database_url(settings)
+
+    async def resolve(conn: AsyncConnection) -> alerts.AlertArea:
+        if area is not None:
+            return alerts.area_from_file(area, crs)
+        if hazard_layer is not None:
+            return await alerts.area_from_hazard_layer(conn, hazard_layer)
+        return await alerts.area_from_circle(conn, *alerts.parse_circle(circle or ""))
+
+    async def work(conn: AsyncConnection) -> str:
+        alerts.check_topic(settings.alerts, topic)
+        alerts.check_text(text)
+        where = await resolve(conn)
+        if dry_run:
+            reach = await alerts.preview(conn, settings.alerts, where, topic)
+            return f"dry run: {reach.summary()} ({where.label}); nothing was sent"
+        queued = await alerts.queue_alert(conn, settings.alerts, where, topic, text, created_by=by)
+        return f"alert No.{queued.alert_id} queued: {queued.reach.summary()} ({where.label})"
+
+    try:
+        typer.echo(asyncio.run(_in_transaction(url, work)))
+    except alerts.AlertError as exc:
+        raise _fail(exc) from exc
+
+
 @sandbox_app.command("say")
 def sandbox_say(
     text: Annotated[str | None, typer.Argument(help="A text message")] = None,
@@ -320,6 +468,136 @@ def sandbox_say(
             else:
                 typer.echo(json.dumps(message, ensure_ascii=False, indent=1))
         typer.echo("")
+
+
+@app.command("keywords")
+def keywords_check(
+    file: Annotated[Path, typer.Argument(help="A keyword table (CSV or YAML)")],
+    ask: Annotated[str | None, typer.Option(help="Show the answer to this text")] = None,
+) -> None:
+    """Check a keyword table before pointing KEYWORD_ANSWERS at it."""
+    try:
+        table = load_keywords(file)
+    except KeywordError as exc:
+        raise _fail(exc) from exc
+    count = sum(len(entry.keywords) for entry in table.entries)
+    typer.echo(f"{file}: {len(table.entries)} answers, {count} keywords")
+    if ask is not None:
+        found = table.match(ask)
+        typer.echo(found.message("ja")["text"] if found else "no answer: the help message")
+
+
+shelter_app = typer.Typer(
+    help="Shelters in a disaster: mark sites open, full or closed; declare the hazard."
+)
+app.add_typer(shelter_app, name="shelter")
+
+ShelterIds = Annotated[
+    list[str] | None, typer.Argument(help="Sites by 共通ID (see `civic shelter list`)")
+]
+HazardOption = Annotated[
+    str | None,
+    typer.Option(help="Also every site designated for this hazard (flood, earthquake, …)"),
+]
+TownOption = Annotated[
+    str | None,
+    typer.Option(help="Also every site in this town: the 町名 in its address, e.g. 田端"),
+]
+WithinOption = Annotated[
+    Path | None, typer.Option(help="Also every site inside this GeoJSON file's polygons")
+]
+NoteOption = Annotated[str, typer.Option(help="Shown to residents with the status")]
+ByOption = Annotated[str, typer.Option(help="Who made the change (kept in the log)")]
+
+
+def _shelter_status_command(status: shelter_status.ShelterStatus) -> Callable[..., None]:
+    """The `civic shelter open|full|close` command that sets `status`."""
+
+    def command(
+        ids: ShelterIds = None,
+        hazard: HazardOption = None,
+        town: TownOption = None,
+        within: WithinOption = None,
+        crs: CrsOption = None,
+        note: NoteOption = "",
+        by: ByOption = "cli",
+    ) -> None:
+        url = _database_url(_settings())
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            chosen = list(ids or [])
+            if hazard is not None or town is not None or area is not None:
+                chosen += await shelter_status.select_ids(
+                    conn,
+                    hazard=shelter_status.parse_hazard(hazard) if hazard is not None else None,
+                    town=town,
+                    area=area,
+                )
+            return await shelter_status.set_status(conn, chosen, status, actor=by, note=note)
+
+        try:
+            area = alerts.area_from_file(within, crs).geometry if within is not None else None
+            done = asyncio.run(_in_transaction(url, work))
+        except (shelter_status.StatusError, alerts.AlertError) as exc:
+            raise _fail(exc) from exc
+        typer.echo(f"{len(done)} sites are now {status}: {', '.join(done)}")
+
+    command.__doc__ = (
+        f"Mark sites {status} (by ID, and/or every site matching --hazard, --town and "
+        "--within together); the change is logged and residents see it at once."
+    )
+    return command
+
+
+for _name, _status in (("open", "open"), ("full", "full"), ("close", "closed")):
+    shelter_app.command(_name)(_shelter_status_command(shelter_status.ShelterStatus(_status)))
+
+
+@shelter_app.command("hazard")
+def shelter_hazard(
+    kind: Annotated[str, typer.Argument(help="flood, landslide, earthquake, … or none")],
+    by: ByOption = "cli",
+) -> None:
+    """Declare the disaster's hazard (its open sites are offered first), or end it: none."""
+    url = _database_url(_settings())
+
+    async def work(conn: AsyncConnection) -> str:
+        if kind.strip().lower() == "none":
+            ended = await shelter_status.clear_hazard(conn)
+            return f"no active hazard (ended: {ended})" if ended else "no active hazard"
+        hazard = shelter_status.parse_hazard(kind)
+        await shelter_status.declare_hazard(conn, hazard, actor=by)
+        return f"active hazard: {hazard}"
+
+    try:
+        typer.echo(asyncio.run(_in_transaction(url, work)))
+    except shelter_status.StatusError as exc:
+        raise _fail(exc) from exc
+
+
+@shelter_app.command("list")
+def shelter_list() -> None:
+    """Every site with its status, last update (Japan time) and note; the declared hazard."""
+    url = _database_url(_settings())
+
+    async def work(
+        conn: AsyncConnection,
+    ) -> tuple[shelter_status.ActiveHazard | None, list[shelter_status.SiteStatus]]:
+        return await shelter_status.active_hazard(conn), await shelter_status.current_statuses(conn)
+
+    declared, sites = asyncio.run(_in_transaction(url, work))
+    if declared is None:
+        typer.echo("active hazard: none")
+    else:
+        typer.echo(
+            f"active hazard: {declared.hazard} "
+            f"(declared {when(declared.declared_at)} by {declared.declared_by})"
+        )
+    for site in sites:
+        typer.echo(
+            f"{site.common_id}  {site.status or '-':<6}  {when(site.updated_at) or '-':<16}  "
+            f"{site.name}{'  ' + site.note if site.note else ''}"
+        )
 
 
 def main() -> None:

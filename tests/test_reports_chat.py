@@ -195,6 +195,21 @@ def test_location_during_a_report_belongs_to_the_report(
     assert "写真" in messages[-1]["text"]
 
 
+def test_asking_for_shelters_mid_report_sends_the_next_location_to_the_shelter_search(
+    running_app: RunningApp, alice: Resident
+) -> None:
+    alice.say("通報")
+    alice.tap("report=category&code=road")
+    asked = alice.say("避難所")[-1]
+    assert any(a["type"] == "location" for a in quick_actions(asked))
+    # In a disaster the shelter search wins: this location is not the report's...
+    assert alice.locate(*OJI)[-1]["type"] == "flex"
+    (draft,) = db(running_app, "SELECT awaiting, lon FROM report_drafts")
+    assert draft.awaiting == "location" and draft.lon is None
+    # ...and the report still waits for its own.
+    assert "写真" in alice.locate(*OJI)[-1]["text"]
+
+
 def test_cancel_at_any_step(running_app: RunningApp, alice: Resident) -> None:
     alice.say("通報")
     alice.tap("report=category&code=road")

@@ -11,11 +11,13 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from gis.hazards import HazardKind, ShelterHazard, label
 from gis.nearby import AreaCheck, HazardHit, NearbySite
+from gis.shelter_status import ShelterStatus
 
 Lang = Literal["ja", "en"]
 Message = dict[str, Any]
@@ -25,6 +27,10 @@ ALT_TEXT_MAX = 1500
 BUBBLE_MAX_BYTES = 30_000
 CAROUSEL_MAX_BUBBLES = 12
 CAROUSEL_MAX_BYTES = 50_000
+# Status notes are an admin's line or two; a bubble shows this much of one.
+STATUS_NOTE_MAX = 200
+# Residents read times in Japan time, which keeps one offset all year.
+JST = timezone(timedelta(hours=9), "JST")
 
 
 def language_of(line_language: str | None) -> Lang:
@@ -74,16 +80,23 @@ _T: dict[str, dict[Lang, str]] = {
     "help": {
         "ja": (
             "位置情報を送ると、その地点の災害リスクと近くの避難場所をお知らせします。\n"
-            "道路の穴や街路灯の故障などは「通報する」から、写真と場所を送って通報できます。"
+            "道路の穴や街路灯の故障などは「通報する」から、写真と場所を送って通報できます。\n"
+            "「AED」「病院」「図書館」などと送ると、近くの施設をお知らせします。\n"
+            "「地域登録」で、登録した地域の防災情報などを受け取れます。"
         ),
         "en": (
             "Send a location to see the hazard zones there and the nearest evacuation sites.\n"
-            'To report a pothole, a broken streetlight and the like, tap "Report a problem".'
+            'To report a pothole, a broken streetlight and the like, tap "Report a problem".\n'
+            'Send "AED", "hospital", "library" ... to find the nearest ones.\n'
+            '"Register area" gets you alerts for your area.'
         ),
     },
     "send_location": {"ja": "位置情報を送る", "en": "Send location"},
+    "register_area": {"ja": "地域登録", "en": "Register area"},
+    "how_to_use": {"ja": "使い方", "en": "How to use"},
     "report": {"ja": "通報する", "en": "Report a problem"},
     "report_here": {"ja": "ここの不具合を通報", "en": "Report an issue here"},
+    "facilities_here": {"ja": "近くの施設", "en": "Nearby facilities"},
     "hazards_title": {"ja": "■ この地点のハザード", "en": "■ Hazards at this spot"},
     "inside": {"ja": "この地点", "en": "at this spot"},
     "near": {"ja": "約{m}m先", "en": "about {m} m away"},
@@ -133,6 +146,19 @@ _T: dict[str, dict[Lang, str]] = {
         "en": "Designated shelter (for staying); no hazard designation",
     },
     "route": {"ja": "ルートを見る", "en": "Route"},
+    "declared": {
+        "ja": "⚠ 現在の災害: {hazard}。開設中で{hazard}に対応する避難場所を先に表示します。",
+        "en": "⚠ Declared disaster: {hazard}. Open sites designated for it are listed first.",
+    },
+    "status_open": {"ja": "開設中", "en": "Open"},
+    "status_full": {"ja": "満員", "en": "Full"},
+    "status_closed": {"ja": "閉鎖", "en": "Closed"},
+    "updated": {"ja": "更新 {when}", "en": "updated {when}"},
+    "site_full": {"ja": "⚠ {name}は満員です（{updated}）", "en": "⚠ {name} is full ({updated})"},
+    "site_closed": {
+        "ja": "⚠ {name}は閉鎖されています（{updated}）",
+        "en": "⚠ {name} is closed ({updated})",
+    },
     "alt_sites": {"ja": "近くの避難場所 {n}件", "en": "{n} nearby evacuation sites"},
 }
 
@@ -148,6 +174,14 @@ def location_quick_reply(lang: Lang) -> dict[str, Any]:
         "items": [
             {"type": "action", "action": {"type": "location", "label": t("send_location", lang)}}
         ]
+    }
+
+
+def postback_item(label: str, data: str) -> dict[str, Any]:
+    """A quick-reply button that posts `data` back and shows `label` as the user's words."""
+    return {
+        "type": "action",
+        "action": {"type": "postback", "label": label, "data": data, "displayText": label},
     }
 
 
@@ -175,6 +209,9 @@ def help_message(lang: Lang) -> list[Message]:
     label = t("report", lang)
     report = {"type": "postback", "label": label, "data": "report=start", "displayText": label}
     quick_reply["items"].append({"type": "action", "action": report})
+    for key in ("register_area", "how_to_use"):
+        said = {"type": "message", "label": t(key, lang), "text": t(key, lang)}
+        quick_reply["items"].append({"type": "action", "action": said})
     return [text_message(t("help", lang), quick_reply=quick_reply)]
 
 
@@ -193,6 +230,10 @@ class LocationAnswer:
     faced_without_site: Sequence[ShelterHazard]
     # Every hazard for which no site in the area is designated.
     area_without_site: Sequence[ShelterHazard]
+    # The hazard an admin declared (None in normal times).
+    active_hazard: ShelterHazard | None = None
+    # Full or closed sites among the nearest, named even when left out of `sites`.
+    unavailable: Sequence[NearbySite] = ()
 
 
 @dataclass(frozen=True)
@@ -223,6 +264,34 @@ def route_url(from_lat: float, from_lon: float, to_lat: float, to_lon: float) ->
 
 def _join(items: Sequence[str], lang: Lang) -> str:
     return ("・" if lang == "ja" else ", ").join(items)
+
+
+def status_label(status: ShelterStatus, lang: Lang) -> str:
+    """開設中 / 満員 / 閉鎖 (Open / Full / Closed)."""
+    return t(f"status_{status}", lang)
+
+
+def updated_text(at: datetime, lang: Lang) -> str:
+    """ "更新 14:05" (today in Japan) or "更新 3/12 14:05"; English "updated …"."""
+    local = at.astimezone(JST)
+    today = datetime.now(JST).date()
+    when = f"{local:%H:%M}" if local.date() == today else f"{local.month}/{local.day} {local:%H:%M}"
+    return t("updated", lang, when=when)
+
+
+def _status_tag(site: NearbySite, lang: Lang) -> str:
+    if site.status is None:
+        return ""
+    name = status_label(site.status, lang)
+    return f"【{name}】" if lang == "ja" else f" [{name}]"
+
+
+def _unavailable_line(site: NearbySite, lang: Lang) -> str:
+    updated = updated_text(site.status_updated_at, lang) if site.status_updated_at else ""
+    line = t(f"site_{site.status}", lang, name=site.name, updated=updated)
+    if site.status_note:
+        line += f" {clip_text(site.status_note, STATUS_NOTE_MAX)}"
+    return line
 
 
 def relevant_hazards(hits: Sequence[HazardHit]) -> list[HazardHit]:
@@ -264,6 +333,8 @@ def _hazard_lines(answer: LocationAnswer, lang: Lang, hazard_map_url: str) -> li
 def _summary_text(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> str:
     area_name = answer.area.area_name or t("this_area", lang)
     lines: list[str] = []
+    if answer.active_hazard is not None:
+        lines += [t("declared", lang, hazard=label(answer.active_hazard, lang)), ""]
     if not answer.area.inside:
         km = f"{(answer.area.distance_m or 0) / 1000:.1f}"
         lines += [t("outside_area", lang, area=area_name, km=km), ""]
@@ -282,12 +353,43 @@ def _summary_text(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> 
     for number, site in enumerate(answer.sites, start=1):
         minutes = walking_minutes(site.distance_m, settings.walking_metres_per_minute)
         walk = t("walk", lang, m=round(site.distance_m), min=minutes)
-        lines.append(f"{number}. {site.name} {walk}")
+        lines.append(f"{number}. {site.name}{_status_tag(site, lang)} {walk}")
+    lines += [_unavailable_line(site, lang) for site in answer.unavailable]
     others = [h for h in answer.area_without_site if h not in answer.faced_without_site]
     if others:
         names = _join([label(h, lang) for h in others], lang)
         lines += ["", t("no_site_for", lang, area=area_name, hazards=names)]
     return "\n".join(lines)
+
+
+_STATUS_COLOURS = {
+    ShelterStatus.OPEN: "#1E7F3C",
+    ShelterStatus.FULL: "#B35900",
+    ShelterStatus.CLOSED: "#B00020",
+}
+
+
+def _status_contents(site: NearbySite, lang: Lang) -> list[dict[str, Any]]:
+    """The status badge, its update time and note; nothing when no status was ever set."""
+    if site.status is None:
+        return []
+    badge = status_label(site.status, lang)
+    if site.status_updated_at is not None:
+        badge += ("・" if lang == "ja" else " · ") + updated_text(site.status_updated_at, lang)
+    contents: list[dict[str, Any]] = [
+        {
+            "type": "text",
+            "text": badge,
+            "size": "sm",
+            "weight": "bold",
+            "wrap": True,
+            "color": _STATUS_COLOURS[site.status],
+        }
+    ]
+    if site.status_note:
+        note = clip_text(site.status_note, STATUS_NOTE_MAX)
+        contents.append({"type": "text", "text": note, "size": "sm", "wrap": True})
+    return contents
 
 
 def _site_bubble(
@@ -309,6 +411,7 @@ def _site_bubble(
             "color": "#1E7F3C" if suited else "#333333",
             "weight": "bold",
         },
+        *_status_contents(site, lang),
         {"type": "text", "text": designated, "size": "sm", "wrap": True, "color": "#555555"},
         {"type": "text", "text": site.address, "size": "xs", "wrap": True, "color": "#888888"},
     ]
@@ -362,14 +465,13 @@ def location_answer(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -
     if answer.sites:
         bubbles = [_site_bubble(site, answer, lang, settings) for site in answer.sites]
         messages.append(carousel(bubbles, t("alt_sites", lang, n=len(bubbles))))
-    label = t("report_here", lang)
-    data = urlencode({"report": "start", "lat": f"{answer.lat:.6f}", "lon": f"{answer.lon:.6f}"})
+    here = {"lat": f"{answer.lat:.6f}", "lon": f"{answer.lon:.6f}"}
     quick_reply = location_quick_reply(lang)
     quick_reply["items"].append(
-        {
-            "type": "action",
-            "action": {"type": "postback", "label": label, "data": data, "displayText": label},
-        }
+        postback_item(t("report_here", lang), urlencode({"report": "start", **here}))
+    )
+    quick_reply["items"].append(
+        postback_item(t("facilities_here", lang), urlencode({"facility": "menu", **here}))
     )
     messages[-1]["quickReply"] = quick_reply
     return messages
