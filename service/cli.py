@@ -29,9 +29,9 @@ from service import alerts, bundled, localdb, reports
 from service.apikeys import ApiKeyError, create_key, list_keys, revoke_key
 from service.app import create_app
 from service.crew import auth as crew_auth
-from service.crew.routes import when
 from service.line.inbox import status_counts
 from service.line.keywords import KeywordError, load_keywords
+from service.localtime import when
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.migrations import upgrade
@@ -175,11 +175,15 @@ def _print_urls(settings: Settings) -> None:
     base = settings.server.base_url
     typer.echo(f"\ncivic-gis is serving on {base}")
     typer.echo(f"  LINE webhook:    {base}/line/webhook")
-    typer.echo(f"  health:          {base}/healthz")
+    typer.echo(f"  crew pages:      {base}/crew/   (accounts: civic crew add NAME --role admin)")
+    typer.echo(f"  shelter status:  {base}/shelters   (public; GeoJSON at /shelters.geojson)")
+    typer.echo(f"  Open311:         {base}/open311/v2/discovery.json")
+    typer.echo(f"  health:          {base}/healthz  {base}/readyz  {base}/metrics")
     typer.echo(f"  API docs:        {base}/docs")
     if settings.line.sandbox:
         typer.echo("  sandbox mode (no LINE credentials): LINE is simulated locally")
-        typer.echo(f"  try it:          civic sandbox say 避難所   (or POST {base}/sandbox/say)")
+        typer.echo(f"  chat with the bot in a browser: {base}/sandbox")
+        typer.echo(f"  or from a terminal: civic sandbox say 避難所   (POST {base}/sandbox/say)")
         typer.echo(f"  stand-in calls:  {base}/sandbox/line/_standin/calls")
 
 
@@ -376,15 +380,11 @@ def apikey_add(
 def apikey_list() -> None:
     """Every API key by name: when made, last used, revoked (never the keys themselves)."""
     url = _database_url(_settings())
-
-    def when(at: datetime | None) -> str:
-        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "-"
-
     for key in asyncio.run(_in_transaction(url, list_keys)):
         state = f"revoked {when(key.revoked_at)}" if key.revoked_at else "live"
         typer.echo(
-            f"{key.name}: {state}; created {when(key.created_at)}, "
-            f"last used {when(key.last_used_at)}"
+            f"{key.name}: {state}; created {when(key.created_at)} JST, "
+            f"last used {when(key.last_used_at) or '-'}"
         )
 
 

@@ -40,8 +40,8 @@ from starlette.exceptions import HTTPException
 from gis import nearby
 from gis.clusters import CLOSED_STATUSES, OPEN_STATUSES
 from service import apikeys, reports
-from service.crew.routes import JST
 from service.deps import AppSettings, Engine
+from service.localtime import JST
 from service.settings import Category, Settings
 
 Fmt = Literal["json", "xml"]

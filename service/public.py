@@ -21,9 +21,9 @@ from fastapi.templating import Jinja2Templates
 from gis import shelter_status
 from gis.hazards import ShelterHazard, label
 from gis.shelter_status import ShelterStatus, SiteStatus
-from service.crew.routes import JST, when
 from service.deps import Engine
 from service.line.messages import status_label
+from service.localtime import JST, when
 
 router = APIRouter(tags=["public"])
 templates = Jinja2Templates(

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,16 @@ from service.line.platform import LinePlatform
 from service.line.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings
 from tests.conftest import TEST_SECRET, RunningApp
-from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _db, _url, browser, browsers
+from tests.test_crew_auth import (
+    PASSWORD,
+    Browser,
+    _add_ready,
+    _civic,
+    _db,
+    _url,
+    browser,
+    browsers,
+)
 from tests.test_reports_chat import Resident, db, quick_actions
 
 __all__ = ["browser", "browsers"]  # fixtures used here
@@ -271,19 +277,6 @@ def test_a_long_alert_is_clipped_to_the_limit_keeping_its_footer() -> None:
     assert message["text"].endswith("と送ってください。")
 
 
-def _civic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, "ALERT_BATCH_SIZE": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def _polygon_file(path: Path, lat: float, lon: float, half_side_m: float) -> Path:
     """A square around lat, lon, written in JGD2011 plane rectangular IX (EPSG:6677) with a
     crs member, so the alert has to reproject it."""
@@ -318,11 +311,14 @@ def cli_residents(running_app: RunningApp) -> Iterator[str]:
     yield _url(running_app)
 
 
+BATCH_OF_2 = {"ALERT_BATCH_SIZE": "2"}
+
+
 def test_civic_alert_dry_run_then_real_run(
     cli_residents: str, standin: LinePlatformStandIn, tmp_path: Path
 ) -> None:
     dry = _civic(cli_residents, "alert", "--topic", "disaster", "--text", "訓練です",
-                 "--circle", OJI_CIRCLE, "--dry-run")  # fmt: skip
+                 "--circle", OJI_CIRCLE, "--dry-run", env=BATCH_OF_2)  # fmt: skip
     assert dry.returncode == 0, dry.stderr
     assert "dry run: 3 residents in 2 batches" in dry.stdout
     assert _db(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM line_outbox"))) == 0
@@ -331,7 +327,7 @@ def test_civic_alert_dry_run_then_real_run(
     for user_id in (A, B, C):
         standin.add_user(user_id)
     real = _civic(cli_residents, "alert", "--topic", "disaster", "--text", "断水のお知らせ",
-                  "--area", str(area), "--by", "防災課")  # fmt: skip
+                  "--area", str(area), "--by", "防災課", env=BATCH_OF_2)  # fmt: skip
     assert real.returncode == 0, real.stderr
     assert "queued: 3 residents in 2 batches (oji.geojson)" in real.stdout
 

@@ -440,8 +440,10 @@ def test_a_weaker_hash_is_upgraded_at_login(running_app: RunningApp, browser: Br
     assert not PasswordHasher().check_needs_rehash(upgraded)
 
 
-def _civic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
+def _civic(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "service", *args],
         cwd=PROJECT_DIR,

@@ -15,8 +15,9 @@ from starlette.datastructures import UploadFile
 from service import alerts
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates, when
+from service.crew.routes import Message, templates
 from service.deps import AppSettings, Engine
+from service.localtime import when
 from service.settings import Settings
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])

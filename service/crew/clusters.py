@@ -15,9 +15,10 @@ from sqlalchemy import text
 from gis.clusters import STATUSES
 from service import reports
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import templates, when
+from service.crew.routes import templates
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
+from service.localtime import when
 from service.photos import LocalPhotoStore
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])

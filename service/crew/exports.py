@@ -25,8 +25,8 @@ from sqlalchemy import text
 
 from service.crew.deps import CrewRoute, CrewUser
 from service.crew.map import CLUSTERS_QUERY, MapFilters
-from service.crew.routes import JST
 from service.deps import AppSettings, Engine
+from service.localtime import JST
 from service.settings import ReportSettings
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])

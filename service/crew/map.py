@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gis.clusters import OPEN_STATUSES, STATUSES
 from gis.crewmap import MapCluster, MapLayers, build_crew_map
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
-from service.crew.routes import JST, templates
+from service.crew.routes import templates
 from service.deps import AppSettings, Engine
+from service.localtime import JST
 from service.settings import Settings
 
 ASSET_BASE = "/assets"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
@@ -47,11 +46,11 @@ from service.crew.settings import CrewSettings
 from service.crew.tables import crew_accounts
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
+from service.localtime import when
 
 HOME_PATH = "/crew/"
 CLUSTER_LIMIT = 200
 # Japan keeps one offset all year.
-JST = timezone(timedelta(hours=9), "JST")
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 templates = Jinja2Templates(
@@ -281,11 +280,6 @@ async def password(
     if proven is None:
         return _password_page(request, session, WRONG_CURRENT, 400)
     return RedirectResponse(HOME_PATH, status_code=303)
-
-
-def when(at: datetime | None) -> str:
-    """A time as crews read it: Japan time, to the minute."""
-    return at.astimezone(JST).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
 @router.get("/", response_class=HTMLResponse)

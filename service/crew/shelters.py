@@ -14,9 +14,10 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard, label
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates, when
+from service.crew.routes import Message, templates
 from service.deps import Engine
 from service.line.messages import status_label
+from service.localtime import when
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 

@@ -11,13 +11,14 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from gis.hazards import HazardKind, ShelterHazard, label
 from gis.nearby import AreaCheck, HazardHit, NearbySite
 from gis.shelter_status import ShelterStatus
+from service.localtime import JST
 
 Lang = Literal["ja", "en"]
 Message = dict[str, Any]
@@ -30,7 +31,6 @@ CAROUSEL_MAX_BYTES = 50_000
 # Status notes are an admin's line or two; a bubble shows this much of one.
 STATUS_NOTE_MAX = 200
 # Residents read times in Japan time, which keeps one offset all year.
-JST = timezone(timedelta(hours=9), "JST")
 
 
 def language_of(line_language: str | None) -> Lang:
