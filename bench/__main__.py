@@ -1,6 +1,6 @@
 """`python -m bench` (or `make bench`): print the benchmark figures."""
 
-from bench import clusters, crewmap, location, reports
+from bench import clusters, crewmap, disaster, location, reports
 
 print("Location answer (Kita-ku data, 2-core machine; medians, ratio to a same-run floor)")
 for line in location.run():
@@ -19,4 +19,9 @@ for line in clusters.run():
 print()
 print("Crew map page (100k synthetic reports, no database; medians, ratio to a same-run floor)")
 for line in crewmap.run() + crewmap.served():
+    print(line)
+
+print()
+print("Disaster ops (Kita-ku data + synthetic rows; medians, ratio to a same-run floor)")
+for line in disaster.run():
     print(line)

@@ -152,6 +152,8 @@ reports = Table(
     Index("reports_geog_idx", text("(geom::geography)"), postgresql_using="gist"),
     Index("reports_cluster_idx", "cluster_id"),
     Index("reports_user_idx", "line_user_id", "created_at"),
+    # Open311 lists requests newest first within a date window.
+    Index("reports_created_idx", "created_at", "id"),
 )
 
 report_photos = Table(

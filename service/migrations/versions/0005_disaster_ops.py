@@ -109,9 +109,11 @@ def upgrade() -> None:
     op.add_column("reports", sa.Column("api_key_id", sa.Integer))
     op.add_column("reports", sa.Column("media_url", sa.Text))
     op.add_column("reports", sa.Column("token", sa.Text, unique=True))
+    op.create_index("reports_created_idx", "reports", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("reports_created_idx", "reports")
     for column in ("token", "media_url", "api_key_id"):
         op.drop_column("reports", column)
     op.drop_table("api_keys")
