@@ -1,9 +1,10 @@
-"""Shelter status in a disaster: admins mark sites open, full or closed, and may declare the
-hazard the disaster is about; residents' answers and the public page read both.
+"""Shelter status in a disaster: admins mark sites open, full or closed (and clear them back
+to no status when the disaster is over), and may declare the hazard the disaster is about;
+residents' answers and the public page read both.
 
-Every change is written to `shelter_status_log` in the caller's transaction, so a status and
-its record stand or fall together. A change naming an unknown or retired site changes
-nothing.
+Every change is written to `shelter_status_log` (statuses) or `hazard_declarations` (the
+hazard) in the caller's transaction, so a change and its record stand or fall together. A
+change naming an unknown or retired site changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from gis.hazards import ShelterHazard
 
 # A note is shown in a chat bubble and on the public page: a line or two, not a report.
 NOTE_MAX = 500
+# The status logged when a site goes back to no announced status (the log's column is text).
+CLEARED = "cleared"
 
 
 class ShelterStatus(StrEnum):
@@ -49,6 +52,27 @@ class SiteStatus:
     note: str
     updated_by: str | None
     updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A logged status change of a site; status None: cleared back to no status."""
+
+    common_id: str
+    name: str  # "" when the site is no longer loaded
+    status: ShelterStatus | None
+    note: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HazardDeclaration:
+    """A logged declaration of a hazard; hazard None: the declared hazard was ended."""
+
+    hazard: ShelterHazard | None
+    actor: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,19 @@ _LOG_STATUS = text("""
 """)
 
 
+async def _active_ids(conn: AsyncConnection, common_ids: Sequence[str]) -> list[str]:
+    """`common_ids` without blanks and duplicates, in the given order; StatusError when none
+    is given or any is not an active site (the message lists them all)."""
+    ids = list(dict.fromkeys(i.strip() for i in common_ids if i.strip()))
+    if not ids:
+        raise StatusError("no site given: name site IDs or select sites by hazard, town or area")
+    known = {row.common_id for row in await conn.execute(_KNOWN_IDS, {"ids": ids})}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise StatusError(f"no active site with ID: {', '.join(unknown)}; nothing was changed")
+    return ids
+
+
 async def set_status(
     conn: AsyncConnection,
     common_ids: Sequence[str],
@@ -108,20 +145,48 @@ async def set_status(
     StatusError, with nothing changed, when no site is given, the note is too long, or any ID
     is not an active site (the message lists them all).
     """
-    ids = list(dict.fromkeys(i.strip() for i in common_ids if i.strip()))
-    if not ids:
-        raise StatusError("no site given: name site IDs or select sites by hazard, town or area")
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise StatusError(f"the note has {len(note)} characters; at most {NOTE_MAX}")
-    known = {row.common_id for row in await conn.execute(_KNOWN_IDS, {"ids": ids})}
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise StatusError(f"no active site with ID: {', '.join(unknown)}; nothing was changed")
+    ids = await _active_ids(conn, common_ids)
     values = {"ids": ids, "status": str(status), "note": note, "actor": actor}
     await conn.execute(_UPSERT_STATUS, values)
     await conn.execute(_LOG_STATUS, values)
     return ids
+
+
+# One statement deletes and logs, so no status can go unrecorded. :ids NULL: every site.
+_CLEAR_STATUS = text("""
+    WITH gone AS (
+        DELETE FROM shelter_status
+        WHERE CAST(:ids AS text[]) IS NULL OR common_id = ANY(CAST(:ids AS text[]))
+        RETURNING common_id
+    )
+    INSERT INTO shelter_status_log (common_id, status, actor, at)
+    SELECT common_id, :cleared, :actor, now() FROM gone
+    RETURNING common_id
+""")
+
+
+async def clear_status(
+    conn: AsyncConnection, common_ids: Sequence[str], *, actor: str
+) -> list[str]:
+    """Return the sites in `common_ids` to no announced status, logging each as 'cleared';
+    returns the IDs that had a status (in the given order; sites without one are skipped).
+
+    StatusError, with nothing changed, when no site is given or any ID is not an active site.
+    """
+    ids = await _active_ids(conn, common_ids)
+    values = {"ids": ids, "cleared": CLEARED, "actor": actor}
+    cleared = {row.common_id for row in await conn.execute(_CLEAR_STATUS, values)}
+    return [i for i in ids if i in cleared]
+
+
+async def clear_all(conn: AsyncConnection, *, actor: str) -> list[str]:
+    """Return every site (retired ones too) to no announced status, as at the end of a
+    disaster, logging each as 'cleared'; returns the IDs that had a status, sorted."""
+    values = {"ids": None, "cleared": CLEARED, "actor": actor}
+    return sorted(row.common_id for row in await conn.execute(_CLEAR_STATUS, values))
 
 
 # Town = the address after the municipality's name, up to the 丁目 number: "田端" takes
@@ -212,19 +277,28 @@ _DECLARE = text("""
     SET hazard = excluded.hazard, declared_by = excluded.declared_by,
         declared_at = excluded.declared_at
 """)
-_CLEAR = text("DELETE FROM active_hazard RETURNING hazard")
+_END_HAZARD = text("DELETE FROM active_hazard RETURNING hazard")
 _ACTIVE = text("SELECT hazard, declared_by, declared_at FROM active_hazard WHERE id = 1")
+_LOG_HAZARD = text("""
+    INSERT INTO hazard_declarations (hazard, actor, at) VALUES (:hazard, :actor, now())
+""")
 
 
 async def declare_hazard(conn: AsyncConnection, hazard: ShelterHazard, *, actor: str) -> None:
-    """Make `hazard` the active one (replacing any other)."""
-    await conn.execute(_DECLARE, {"hazard": str(hazard), "actor": actor})
+    """Make `hazard` the active one (replacing any other) and log the declaration."""
+    values = {"hazard": str(hazard), "actor": actor}
+    await conn.execute(_DECLARE, values)
+    await conn.execute(_LOG_HAZARD, values)
 
 
-async def clear_hazard(conn: AsyncConnection) -> ShelterHazard | None:
-    """End the declared hazard; returns the one that was active, if any."""
-    cleared = (await conn.execute(_CLEAR)).scalar_one_or_none()
-    return ShelterHazard(cleared) if cleared is not None else None
+async def clear_hazard(conn: AsyncConnection, *, actor: str) -> ShelterHazard | None:
+    """End the declared hazard and log the end; returns the one that was active (None, and
+    nothing logged, when none was)."""
+    cleared = (await conn.execute(_END_HAZARD)).scalar_one_or_none()
+    if cleared is None:
+        return None
+    await conn.execute(_LOG_HAZARD, {"hazard": None, "actor": actor})
+    return ShelterHazard(cleared)
 
 
 async def active_hazard(conn: AsyncConnection) -> ActiveHazard | None:
@@ -233,3 +307,38 @@ async def active_hazard(conn: AsyncConnection) -> ActiveHazard | None:
     if row is None:
         return None
     return ActiveHazard(ShelterHazard(row.hazard), row.declared_by, row.declared_at)
+
+
+_HAZARD_LOG = text("""
+    SELECT hazard, actor, at FROM hazard_declarations ORDER BY at DESC, id DESC LIMIT :limit
+""")
+_STATUS_LOG = text("""
+    SELECT l.common_id, coalesce(s.name, '') AS name, l.status, l.note, l.actor, l.at
+    FROM shelter_status_log l LEFT JOIN shelters s USING (common_id)
+    ORDER BY l.at DESC, l.id DESC LIMIT :limit
+""")
+
+
+async def hazard_history(conn: AsyncConnection, limit: int) -> list[HazardDeclaration]:
+    """The last `limit` hazard declarations and ends, newest first."""
+    return [
+        HazardDeclaration(
+            ShelterHazard(row.hazard) if row.hazard is not None else None, row.actor, row.at
+        )
+        for row in await conn.execute(_HAZARD_LOG, {"limit": limit})
+    ]
+
+
+async def status_history(conn: AsyncConnection, limit: int) -> list[StatusChange]:
+    """The last `limit` logged status changes of sites, newest first."""
+    return [
+        StatusChange(
+            common_id=row.common_id,
+            name=row.name,
+            status=ShelterStatus(row.status) if row.status != CLEARED else None,
+            note=row.note,
+            actor=row.actor,
+            at=row.at,
+        )
+        for row in await conn.execute(_STATUS_LOG, {"limit": limit})
+    ]

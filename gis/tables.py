@@ -226,6 +226,18 @@ active_hazard = Table(
     CheckConstraint("id = 1", name="active_hazard_single_row"),
 )
 
+# Every declaration and end of a hazard, for the disaster office's record of the day.
+hazard_declarations = Table(
+    "hazard_declarations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The ShelterHazard value declared; NULL: the declared hazard was ended.
+    Column("hazard", Text),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("hazard_declarations_at_idx", "at"),
+)
+
 # Public facilities from the municipalities' standard open data (公共施設一覧, 医療機関一覧,
 # AED設置箇所一覧). Keyed by the file's own city code, kind and ID so a newer file updates.
 facilities = Table(

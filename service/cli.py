@@ -16,6 +16,7 @@ import httpx
 import typer
 import uvicorn
 from prometheus_client import start_http_server
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -488,7 +489,8 @@ def keywords_check(
 
 
 shelter_app = typer.Typer(
-    help="Shelters in a disaster: mark sites open, full or closed; declare the hazard."
+    help="Shelters in a disaster: mark sites open, full or closed, or clear them; declare the "
+    "hazard; see the history."
 )
 app.add_typer(shelter_app, name="shelter")
 
@@ -510,6 +512,31 @@ NoteOption = Annotated[str, typer.Option(help="Shown to residents with the statu
 ByOption = Annotated[str, typer.Option(help="Who made the change (kept in the log)")]
 
 
+async def _chosen_sites(
+    conn: AsyncConnection,
+    ids: list[str] | None,
+    hazard: str | None,
+    town: str | None,
+    area: BaseGeometry | None,
+) -> list[str]:
+    """The sites named by ID plus every site matching --hazard, --town and --within together
+    (when any of them is given)."""
+    chosen = list(ids or [])
+    if hazard is not None or town is not None or area is not None:
+        chosen += await shelter_status.select_ids(
+            conn,
+            hazard=shelter_status.parse_hazard(hazard) if hazard is not None else None,
+            town=town,
+            area=area,
+        )
+    return chosen
+
+
+def _within(within: Path | None, crs: str | None) -> BaseGeometry | None:
+    """The polygons of the --within file (AlertError naming what is wrong with it)."""
+    return alerts.area_from_file(within, crs).geometry if within is not None else None
+
+
 def _shelter_status_command(status: shelter_status.ShelterStatus) -> Callable[..., None]:
     """The `civic shelter open|full|close` command that sets `status`."""
 
@@ -525,18 +552,11 @@ def _shelter_status_command(status: shelter_status.ShelterStatus) -> Callable[..
         url = _database_url(_settings())
 
         async def work(conn: AsyncConnection) -> list[str]:
-            chosen = list(ids or [])
-            if hazard is not None or town is not None or area is not None:
-                chosen += await shelter_status.select_ids(
-                    conn,
-                    hazard=shelter_status.parse_hazard(hazard) if hazard is not None else None,
-                    town=town,
-                    area=area,
-                )
+            chosen = await _chosen_sites(conn, ids, hazard, town, area)
             return await shelter_status.set_status(conn, chosen, status, actor=by, note=note)
 
         try:
-            area = alerts.area_from_file(within, crs).geometry if within is not None else None
+            area = _within(within, crs)
             done = asyncio.run(_in_transaction(url, work))
         except (shelter_status.StatusError, alerts.AlertError) as exc:
             raise _fail(exc) from exc
@@ -553,6 +573,53 @@ for _name, _status in (("open", "open"), ("full", "full"), ("close", "closed")):
     shelter_app.command(_name)(_shelter_status_command(shelter_status.ShelterStatus(_status)))
 
 
+@shelter_app.command("clear")
+def shelter_clear(
+    ids: ShelterIds = None,
+    hazard: HazardOption = None,
+    town: TownOption = None,
+    within: WithinOption = None,
+    crs: CrsOption = None,
+    all_sites: Annotated[
+        bool, typer.Option("--all", help="Every site with a status: the end of the disaster")
+    ] = False,
+    by: ByOption = "cli",
+) -> None:
+    """Clear sites back to no status: by ID and/or selection (as open), or --all; logged."""
+    if all_sites and (ids or hazard is not None or town is not None or within is not None):
+        raise _fail(
+            ValueError(
+                "--all takes every site: give no site IDs, --hazard, --town or --within with it"
+            )
+        )
+    url = _database_url(_settings())
+
+    async def work(
+        conn: AsyncConnection,
+    ) -> tuple[list[str], shelter_status.ActiveHazard | None]:
+        if all_sites:
+            cleared = await shelter_status.clear_all(conn, actor=by)
+        else:
+            chosen = await _chosen_sites(conn, ids, hazard, town, area)
+            cleared = await shelter_status.clear_status(conn, chosen, actor=by)
+        return cleared, await shelter_status.active_hazard(conn)
+
+    try:
+        area = _within(within, crs)
+        done, declared = asyncio.run(_in_transaction(url, work))
+    except (shelter_status.StatusError, alerts.AlertError) as exc:
+        raise _fail(exc) from exc
+    if done:
+        typer.echo(f"{len(done)} sites cleared (no status): {', '.join(done)}")
+    else:
+        typer.echo("no chosen site had a status; nothing was changed")
+    if all_sites and declared is not None:
+        typer.echo(
+            f"the declared hazard ({declared.hazard}) is still active: "
+            "`civic shelter hazard none` ends it"
+        )
+
+
 @shelter_app.command("hazard")
 def shelter_hazard(
     kind: Annotated[str, typer.Argument(help="flood, landslide, earthquake, … or none")],
@@ -563,7 +630,7 @@ def shelter_hazard(
 
     async def work(conn: AsyncConnection) -> str:
         if kind.strip().lower() == "none":
-            ended = await shelter_status.clear_hazard(conn)
+            ended = await shelter_status.clear_hazard(conn, actor=by)
             return f"no active hazard (ended: {ended})" if ended else "no active hazard"
         hazard = shelter_status.parse_hazard(kind)
         await shelter_status.declare_hazard(conn, hazard, actor=by)
@@ -598,6 +665,42 @@ def shelter_list() -> None:
             f"{site.common_id}  {site.status or '-':<6}  {when(site.updated_at) or '-':<16}  "
             f"{site.name}{'  ' + site.note if site.note else ''}"
         )
+
+
+@shelter_app.command("history")
+def shelter_history(
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest changes")] = 50,
+) -> None:
+    """The latest status changes and hazard declarations, oldest first, in Japan time."""
+    url = _database_url(_settings())
+
+    async def work(
+        conn: AsyncConnection,
+    ) -> tuple[list[shelter_status.HazardDeclaration], list[shelter_status.StatusChange]]:
+        return (
+            await shelter_status.hazard_history(conn, limit),
+            await shelter_status.status_history(conn, limit),
+        )
+
+    declarations, changes = asyncio.run(_in_transaction(url, work))
+    # (when, subject, what, who, details), each log oldest first; the sort is stable, so at
+    # one instant (an end of the disaster on the crew page) the hazard comes before the sites.
+    entries = [(d.at, "hazard", d.hazard or "ended", d.actor, "") for d in reversed(declarations)]
+    entries += [
+        (
+            c.at,
+            c.common_id,
+            c.status or shelter_status.CLEARED,
+            c.actor,
+            "  ".join(part for part in (c.name, c.note) if part),
+        )
+        for c in reversed(changes)
+    ]
+    latest = sorted(entries, key=lambda entry: entry[0])[-limit:]
+    if not latest:
+        typer.echo("no status change or hazard declaration recorded")
+    for at, subject, what, who, details in latest:
+        typer.echo(f"{when(at)}  {subject:<14}  {what:<12}  by {who}  {details}".rstrip())
 
 
 def main() -> None:

@@ -326,3 +326,147 @@ def test_status_answer_fits_line_limits_with_long_notes() -> None:
         assert len(built[1]["contents"]["contents"]) == messages.CAROUSEL_MAX_BUBBLES
         badge = _bubble_texts(built[1]["contents"]["contents"][0])[2]
         assert badge == ("満員・更新 1/1 05:07" if lang == "ja" else "Full · updated 1/1 05:07")
+
+
+def _geojson_statuses(app: RunningApp) -> dict[str, str | None]:
+    """common_id -> status of every site in the public GeoJSON."""
+    with httpx.Client(base_url=app.url, trust_env=False) as client:
+        collection = client.get("/shelters.geojson").json()
+    return {f["properties"]["common_id"]: f["properties"]["status"] for f in collection["features"]}
+
+
+def _declarations(url: str) -> list[tuple[str | None, str]]:
+    """(hazard, actor) of every logged hazard declaration, in order."""
+
+    async def work(conn: AsyncConnection) -> list[tuple[str | None, str]]:
+        rows = await conn.execute(text("SELECT hazard, actor FROM hazard_declarations ORDER BY id"))
+        return [(row.hazard, row.actor) for row in rows]
+
+    return _db(url, work)
+
+
+def _active(url: str) -> shelter_status.ActiveHazard | None:
+    return _db(url, shelter_status.active_hazard)
+
+
+def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
+    running_app: RunningApp, standin: LinePlatformStandIn
+) -> None:
+    url = _url(running_app)
+    standin.add_user(RESIDENT_JA, language="ja")
+    sender = WebhookSender(running_app.webhook_url, TEST_SECRET)
+    _set(url, [FUJIMI_JHS], ShelterStatus.FULL, note="第二体育館へ")
+    _set(url, [OLD_JUJODAI_ES], ShelterStatus.OPEN)
+    _set(url, [OLD_FUJIMI_JHS], ShelterStatus.CLOSED)
+    assert "区立十条富士見中学校は満員です" in _ask(sender, standin, RESIDENT_JA, *JUJO)[0]["text"]
+
+    done = _civic(url, "shelter", "clear", FUJIMI_JHS, OLD_FUJIMI_JHS, "--by", "sato")
+    assert done.returncode == 0, done.stderr
+    assert f"2 sites cleared (no status): {FUJIMI_JHS}, {OLD_FUJIMI_JHS}" in done.stdout
+    assert _statuses(url) == {OLD_JUJODAI_ES: ("open", "", ACTOR)}
+    assert _log(url)[-2:] == [(FUJIMI_JHS, "cleared", "sato"), (OLD_FUJIMI_JHS, "cleared", "sato")]
+    summary, carousel = _ask(sender, standin, RESIDENT_JA, *JUJO)[:2]
+    assert "満員" not in summary["text"] and "閉鎖" not in summary["text"]
+    bubbles = {_bubble_texts(b)[0]: _bubble_texts(b) for b in carousel["contents"]["contents"]}
+    # The nearest site is back in the answer, with no badge: as before the disaster.
+    assert not any("満員" in t or "閉鎖" in t for t in bubbles["区立十条富士見中学校"])
+    geojson = _geojson_statuses(running_app)
+    assert (geojson[FUJIMI_JHS], geojson[OLD_FUJIMI_JHS], geojson[OLD_JUJODAI_ES]) == (
+        None,
+        None,
+        "open",
+    )
+
+    mixed = _civic(url, "shelter", "clear", "--all", FUJIMI_JHS)
+    assert mixed.returncode == 1 and "--all takes every site" in mixed.stderr
+    wrong = _civic(url, "shelter", "clear", OLD_JUJODAI_ES, "E13117NOPE")
+    assert wrong.returncode == 1
+    assert "no active site with ID: E13117NOPE; nothing was changed" in wrong.stderr
+    assert set(_statuses(url)) == {OLD_JUJODAI_ES}
+
+    _declare(url, ShelterHazard.FLOOD)
+    everything = _civic(url, "shelter", "clear", "--all", "--by", "ito")
+    assert everything.returncode == 0, everything.stderr
+    assert f"1 sites cleared (no status): {OLD_JUJODAI_ES}" in everything.stdout
+    assert "the declared hazard (flood) is still active" in everything.stdout
+    assert _statuses(url) == {}
+    assert _log(url)[-1] == (OLD_JUJODAI_ES, "cleared", "ito")
+    assert set(_geojson_statuses(running_app).values()) == {None}
+
+
+def test_crew_clears_a_selection_and_ends_the_disaster_with_confirmation(
+    running_app: RunningApp, browsers: Any
+) -> None:
+    url = _url(running_app)
+    admin = _logged_in(running_app, browsers(), "suzuki", "admin")
+    token = admin.csrf_token("/crew/shelters")
+    declared = admin.post("/crew/shelters/hazard", data={"csrf_token": token, "hazard": "flood"})
+    assert declared.status_code == 303
+    _set(url, [FUJIMI_JHS, *TABATA_IDS], ShelterStatus.OPEN)
+
+    # The status form's "clear" button: the ticked site and the flood sites in 田端.
+    picked = {"csrf_token": token, "ids": [FUJIMI_JHS], "town": "田端", "hazard": "flood"}
+    cleared = admin.post("/crew/shelters/clear", data=picked)
+    assert (cleared.status_code, cleared.headers["location"]) == (303, "/crew/shelters?cleared=3")
+    assert set(_statuses(url)) == TABATA_IDS - TABATA_FLOOD_IDS
+    page = admin.get("/crew/shelters?cleared=3").text
+    assert "3か所の状況を取り消しました" in page
+    row = re.search(rf'<tr id="site-{FUJIMI_JHS}">(.*?)</tr>', page, re.S)
+    assert row and "未設定" in row.group(1)
+
+    crew = _logged_in(running_app, browsers(), "tanaka", "crew")
+    crew_form = {"csrf_token": crew.csrf_token("/crew/shelters"), "confirm": "yes"}
+    assert crew.post("/crew/shelters/end", data=crew_form).status_code == 403
+    assert admin.post("/crew/shelters/end", data={"confirm": "yes"}).status_code == 403
+    unconfirmed = admin.post("/crew/shelters/end", data={"csrf_token": token})
+    assert unconfirmed.status_code == 400
+    assert "確認のチェックを入れてください" in unconfirmed.text
+    assert _active(url) is not None and len(_statuses(url)) == 1
+
+    ended = admin.post("/crew/shelters/end", data={"csrf_token": token, "confirm": "yes"})
+    assert (ended.status_code, ended.headers["location"]) == (303, "/crew/shelters?cleared=1")
+    assert _statuses(url) == {}
+    assert _active(url) is None
+    assert _log(url)[-1][1:] == ("cleared", "crew:suzuki")
+    assert _declarations(url) == [("flood", "crew:suzuki"), (None, "crew:suzuki")]
+    shown = crew.get("/crew/shelters").text
+    assert re.search(r'<p id="declared">なし（平常時）', shown)
+    history = re.search(r'<table id="declarations">(.*?)</table>', shown, re.S)
+    assert history
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", history.group(1))
+    assert [(what.split(" ")[0], who) for _, what, who in rows] == [
+        ("終了", "crew:suzuki"),
+        ("洪水", "crew:suzuki"),
+    ]
+    assert set(_geojson_statuses(running_app).values()) == {None}
+
+
+def test_hazard_declarations_are_logged_and_history_merges_them_by_time(kita_url: str) -> None:
+    _declare(kita_url, ShelterHazard.FLOOD)
+    _set(kita_url, [FUJIMI_JHS], ShelterStatus.OPEN, note="体育館")
+    _db(kita_url, lambda conn: shelter_status.clear_status(conn, [FUJIMI_JHS], actor="ito"))
+    ended = _civic(kita_url, "shelter", "hazard", "none", "--by", "ito")
+    assert ended.returncode == 0, ended.stderr
+    assert "no active hazard (ended: flood)" in ended.stdout
+    # Ending when nothing is declared changes nothing, so it records nothing.
+    assert _civic(kita_url, "shelter", "hazard", "none").returncode == 0
+    assert _declarations(kita_url) == [("flood", ACTOR), (None, "ito")]
+
+    async def first_at(conn: AsyncConnection) -> datetime:
+        at: datetime = await conn.scalar(text("SELECT min(at) FROM hazard_declarations"))
+        return at
+
+    declared_at = _db(kita_url, first_at).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    history = _civic(kita_url, "shelter", "history")
+    assert history.returncode == 0, history.stderr
+    lines = history.stdout.splitlines()
+    assert [re.sub(r"^\S+ \S+ +", "", line) for line in lines] == [
+        f"hazard          flood         by {ACTOR}",
+        f"{FUJIMI_JHS}  open          by {ACTOR}  区立十条富士見中学校  体育館",
+        f"{FUJIMI_JHS}  cleared       by ito  区立十条富士見中学校",
+        "hazard          ended         by ito",
+    ]
+    assert lines[0].startswith(declared_at)  # Japan time
+    latest = _civic(kita_url, "shelter", "history", "--limit", "2")
+    assert latest.returncode == 0, latest.stderr
+    assert latest.stdout.splitlines() == lines[-2:]

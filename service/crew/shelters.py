@@ -1,6 +1,7 @@
-"""Shelters in a disaster: every site with its status; admins mark sites open, full or closed
-(chosen one by one, or every site designated for a hazard or in a town) and declare the
-disaster's hazard. Crew members may look; only admins change anything.
+"""Shelters in a disaster: every site with its status and the recent hazard declarations;
+admins mark sites open, full or closed, or clear them (chosen one by one, or every site
+designated for a hazard or in a town), declare the disaster's hazard, and end the disaster
+(every status cleared, the hazard ended). Crew members may look; only admins change anything.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis import shelter_status
 from gis.hazards import ShelterHazard, label
@@ -23,6 +25,9 @@ router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
 PAGE = "/crew/shelters"
 NO_HAZARD = "none"
+# Hazard declarations shown on the page: a disaster's day, not the archive (`civic shelter
+# history` has more).
+DECLARATIONS_SHOWN = 10
 
 
 def _invalid(exc: Exception) -> Message:
@@ -31,6 +36,25 @@ def _invalid(exc: Exception) -> Message:
 
 def _hazards(hazards: frozenset[ShelterHazard]) -> str:
     return "・".join(label(h, "ja") for h in ShelterHazard if h in hazards)
+
+
+def _actor(account: Account) -> str:
+    """Who made a change, as the logs keep it."""
+    return f"crew:{account.name}"
+
+
+async def _ticked(request: Request) -> list[str]:
+    """The site IDs ticked in the table."""
+    return [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
+
+
+async def _chosen(conn: AsyncConnection, ids: list[str], hazard: str, town: str) -> list[str]:
+    """The ticked sites plus every site matching the hazard and town (when either is given)."""
+    if not (hazard or town.strip()):
+        return ids
+    return ids + await shelter_status.select_ids(
+        conn, hazard=shelter_status.parse_hazard(hazard) if hazard else None, town=town
+    )
 
 
 async def _page(
@@ -42,10 +66,12 @@ async def _page(
     form: dict[str, Any] | None = None,
     error: Message | None = None,
     changed: int | None = None,
+    cleared: int | None = None,
 ) -> HTMLResponse:
     async with engine.connect() as conn:
         declared = await shelter_status.active_hazard(conn)
         sites = await shelter_status.current_statuses(conn)
+        declarations = await shelter_status.hazard_history(conn, DECLARATIONS_SHOWN)
     listed = [
         {
             "common_id": site.common_id,
@@ -83,9 +109,20 @@ async def _page(
                 for s in shelter_status.ShelterStatus
             ],
             "sites": listed,
+            "declarations": [
+                {
+                    "at": when(d.at),
+                    "label": (
+                        Message(label(d.hazard, "ja"), label(d.hazard, "en")) if d.hazard else None
+                    ),
+                    "actor": d.actor,
+                }
+                for d in declarations
+            ],
             "form": form or {"ids": set()},
             "error": error,
             "changed": changed,
+            "cleared": cleared,
         },
         status_code=400 if error else 200,
     )
@@ -98,9 +135,12 @@ async def shelters_page(
     session: LoggedIn,
     engine: Engine,
     changed: int | None = None,
+    cleared: int | None = None,
 ) -> HTMLResponse:
     """Every site with its status; admins also get the forms."""
-    return await _page(request, account, session.csrf_token, engine, changed=changed)
+    return await _page(
+        request, account, session.csrf_token, engine, changed=changed, cleared=cleared
+    )
 
 
 @router.post("/shelters/status")
@@ -116,25 +156,66 @@ async def set_shelter_status(
 ) -> Response:
     """Set the status of the ticked sites and of every site matching the hazard and town;
     nothing changes when any part is wrong."""
-    ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
+    ids = await _ticked(request)
     form = {"status": status, "note": note, "hazard": hazard, "town": town, "ids": set(ids)}
     try:
         chosen_status = shelter_status.parse_status(status)
         async with engine.begin() as conn:
-            if hazard or town.strip():
-                ids += await shelter_status.select_ids(
-                    conn,
-                    hazard=shelter_status.parse_hazard(hazard) if hazard else None,
-                    town=town,
-                )
+            chosen = await _chosen(conn, ids, hazard, town)
             done = await shelter_status.set_status(
-                conn, ids, chosen_status, actor=f"crew:{account.name}", note=note
+                conn, chosen, chosen_status, actor=_actor(account), note=note
             )
     except shelter_status.StatusError as exc:
         return await _page(
             request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
         )
     return RedirectResponse(f"{PAGE}?changed={len(done)}", status_code=303)
+
+
+@router.post("/shelters/clear")
+async def clear_shelter_status(
+    request: Request,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    hazard: Annotated[str, Form()] = "",
+    town: Annotated[str, Form()] = "",
+) -> Response:
+    """Clear the ticked sites and every site matching the hazard and town back to no status
+    (the status form's other button); nothing changes when any part is wrong."""
+    ids = await _ticked(request)
+    form = {"hazard": hazard, "town": town, "ids": set(ids)}
+    try:
+        async with engine.begin() as conn:
+            chosen = await _chosen(conn, ids, hazard, town)
+            done = await shelter_status.clear_status(conn, chosen, actor=_actor(account))
+    except shelter_status.StatusError as exc:
+        return await _page(
+            request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
+        )
+    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
+
+
+@router.post("/shelters/end")
+async def end_disaster(
+    request: Request,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """The end of the disaster: every site back to no status and the declared hazard ended,
+    in one transaction; only with the form's confirmation ticked."""
+    if confirm != "yes":
+        error = Message(
+            "災害対応を終了するには、確認のチェックを入れてください。",
+            "Tick the confirmation to end the disaster.",
+        )
+        return await _page(request, account, session.csrf_token, engine, error=error)
+    async with engine.begin() as conn:
+        done = await shelter_status.clear_all(conn, actor=_actor(account))
+        await shelter_status.clear_hazard(conn, actor=_actor(account))
+    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
 
 
 @router.post("/shelters/hazard")
@@ -149,10 +230,10 @@ async def set_active_hazard(
     try:
         async with engine.begin() as conn:
             if hazard == NO_HAZARD:
-                await shelter_status.clear_hazard(conn)
+                await shelter_status.clear_hazard(conn, actor=_actor(account))
             else:
                 chosen = shelter_status.parse_hazard(hazard)
-                await shelter_status.declare_hazard(conn, chosen, actor=f"crew:{account.name}")
+                await shelter_status.declare_hazard(conn, chosen, actor=_actor(account))
     except shelter_status.StatusError as exc:
         return await _page(request, account, session.csrf_token, engine, error=_invalid(exc))
     return RedirectResponse(PAGE, status_code=303)

@@ -1,5 +1,5 @@
-"""Disaster operations: shelter status, the active hazard, residents' areas and topics,
-alerts sent by multicast through the outbox, and Open311 API keys.
+"""Disaster operations: shelter status, the active hazard and its history, residents' areas
+and topics, alerts sent by multicast through the outbox, and Open311 API keys.
 
 Revision ID: 0005
 Revises: 0004
@@ -65,6 +65,14 @@ def upgrade() -> None:
         sa.CheckConstraint("id = 1", name="active_hazard_single_row"),
     )
     op.create_table(
+        "hazard_declarations",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("hazard", sa.Text),
+        sa.Column("actor", sa.Text, nullable=False),
+        _timestamp("at", nullable=False, server_default=_NOW),
+    )
+    op.create_index("hazard_declarations_at_idx", "hazard_declarations", ["at"])
+    op.create_table(
         "resident_areas",
         sa.Column("user_id", sa.Text, primary_key=True),
         _point(),
@@ -122,7 +130,13 @@ def downgrade() -> None:
     op.drop_column("line_outbox", "recipients")
     op.execute("DELETE FROM line_outbox WHERE line_user_id IS NULL")
     op.alter_column("line_outbox", "line_user_id", nullable=False)
-    for table in ("alerts", "resident_areas", "active_hazard", "shelter_status_log"):
+    for table in (
+        "alerts",
+        "resident_areas",
+        "hazard_declarations",
+        "active_hazard",
+        "shelter_status_log",
+    ):
         op.drop_table(table)
     op.drop_table("shelter_status")
     op.drop_column("line_users", "pending_at")
