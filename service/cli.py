@@ -560,7 +560,8 @@ def _shelter_status_command(status: shelter_status.ShelterStatus) -> Callable[..
             done = asyncio.run(_in_transaction(url, work))
         except (shelter_status.StatusError, alerts.AlertError) as exc:
             raise _fail(exc) from exc
-        typer.echo(f"{len(done)} sites are now {status}: {', '.join(done)}")
+        sites = "site is" if len(done) == 1 else "sites are"
+        typer.echo(f"{len(done)} {sites} now {status}: {', '.join(done)}")
 
     command.__doc__ = (
         f"Mark sites {status} (by ID, and/or every site matching --hazard, --town and "
@@ -610,7 +611,8 @@ def shelter_clear(
     except (shelter_status.StatusError, alerts.AlertError) as exc:
         raise _fail(exc) from exc
     if done:
-        typer.echo(f"{len(done)} sites cleared (no status): {', '.join(done)}")
+        sites = "site" if len(done) == 1 else "sites"
+        typer.echo(f"{len(done)} {sites} cleared (no status): {', '.join(done)}")
     else:
         typer.echo("no chosen site had a status; nothing was changed")
     if all_sites and declared is not None:

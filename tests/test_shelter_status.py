@@ -387,7 +387,7 @@ def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
     _declare(url, ShelterHazard.FLOOD)
     everything = _civic(url, "shelter", "clear", "--all", "--by", "ito")
     assert everything.returncode == 0, everything.stderr
-    assert f"1 sites cleared (no status): {OLD_JUJODAI_ES}" in everything.stdout
+    assert f"1 site cleared (no status): {OLD_JUJODAI_ES}" in everything.stdout
     assert "the declared hazard (flood) is still active" in everything.stdout
     assert _statuses(url) == {}
     assert _log(url)[-1] == (OLD_JUJODAI_ES, "cleared", "ito")
