@@ -524,6 +524,11 @@ def parse_filing(fields: Mapping[str, str], settings: Settings) -> Filing:
     return Filing(code, lon, lat, address, description, media_url)
 
 
+_FILED_LAST_HOUR = text("""
+    SELECT count(*) FROM reports
+    WHERE api_key_id = :key_id AND created_at > now() - interval '1 hour'
+""")
+
 _MARK_FILED = text("""
     UPDATE reports SET api_key_id = :key_id, media_url = :media_url, token = :token
     WHERE id = :id
@@ -535,7 +540,17 @@ async def file_request(
 ) -> tuple[reports.Submitted, str]:
     """File `filing` as a report through the report workflow (joining a cluster of the same
     problem nearby), remembering the key, media_url and a new token. Returns the
-    submission and the token. Raises Open311Error for a point outside the service area."""
+    submission and the token. Raises Open311Error for a point outside the service area, or
+    429 when the key has filed OPEN311_REQUESTS_PER_HOUR in the last hour."""
+    filed = await conn.scalar(_FILED_LAST_HOUR, {"key_id": key_id})
+    if (filed or 0) >= settings.open311.per_key_hour:
+        raise Open311Error(
+            429,
+            [
+                f"this api_key filed {filed} requests in the last hour, the most allowed "
+                f"(OPEN311_REQUESTS_PER_HOUR = {settings.open311.per_key_hour}); try again later"
+            ],
+        )
     area = await nearby.service_area_check(conn, filing.lon, filing.lat)
     if not area.inside:
         distance = f" ({area.distance_m / 1000:.1f} km from it)" if area.distance_m else ""

@@ -209,6 +209,8 @@ class Open311Settings(BaseSettings):
     # The spec's defaults: at most 1000 requests and 90 days per query.
     max_requests: int = Field(default=1000, alias="OPEN311_MAX_REQUESTS")
     max_days: int = Field(default=90, alias="OPEN311_MAX_DAYS")
+    # Filings per API key per hour: a runaway partner system must not flood the crews.
+    per_key_hour: int = Field(default=1000, ge=1, alias="OPEN311_REQUESTS_PER_HOUR")
 
 
 class OpsSettings(BaseSettings):

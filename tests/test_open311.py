@@ -262,6 +262,25 @@ def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
     assert len(_rows(running_app, "SELECT id FROM reports")) == 1
 
 
+@pytest.mark.parametrize(
+    "app_overrides", [{"open311": Open311Settings(OPEN311_REQUESTS_PER_HOUR=2)}], indirect=True
+)
+def test_a_key_files_at_most_its_hourly_allowance(running_app: RunningApp) -> None:
+    key = _new_key(running_app, "busy-app")
+    other = _new_key(running_app, "quiet-app")
+    spot = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
+    for _ in range(2):
+        assert _file(_filer(running_app), key, **spot)["service_request_id"]
+    with pytest.raises(HttpError) as refused:
+        _file(_filer(running_app), key, **spot)
+    assert refused.value.status == 429
+    ((code, description),) = _spec_errors(refused.value.body)
+    assert code == 429 and "OPEN311_REQUESTS_PER_HOUR = 2" in description
+    # Another system's allowance is its own.
+    assert _file(_filer(running_app), other, **spot)["service_request_id"]
+    assert len(_rows(running_app, "SELECT id FROM reports")) == 3
+
+
 def test_bad_filings_are_refused_naming_each_problem(running_app: RunningApp) -> None:
     key = _new_key(running_app, "partner-app")
     good = {"api_key": key, "service_code": "road", "lat": str(OJI[0]), "long": str(OJI[1])}
