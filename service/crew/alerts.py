@@ -117,7 +117,7 @@ async def _page(
             "csrf_token": csrf_token,
             "topics": settings.alerts.topics,
             "layers": layers,
-            "form": form or AlertForm(topic=settings.alerts.topics[0].code),
+            "form": form or AlertForm(topic=next((t.code for t in settings.alerts.topics), "")),
             "reach": reach,
             "area_label": area_label,
             "alerts": listed,
