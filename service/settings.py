@@ -113,6 +113,10 @@ class Category(BaseModel):
     label_ja: str = Field(max_length=20)
     label_en: str = Field(max_length=20)
 
+    def label(self, lang: str) -> str:
+        """The label in `lang` ("ja" or "en")."""
+        return self.label_ja if lang == "ja" else self.label_en
+
 
 def parse_labelled(spec: str) -> list[Category]:
     """Parse "code=日本語|English;code=…" into labelled codes, in order."""

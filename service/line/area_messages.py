@@ -127,11 +127,6 @@ def t(key: str, lang: Lang, **values: object) -> str:
     return _T[key][lang].format(**values)
 
 
-def topic_label(topic: Category, lang: Lang) -> str:
-    """A topic's label in `lang`."""
-    return topic.label_ja if lang == "ja" else topic.label_en
-
-
 def _postback(label: str, data: dict[str, str], shown: str | None = None) -> dict[str, Any]:
     return {
         "type": "postback",
@@ -199,7 +194,7 @@ def not_registered(lang: Lang) -> Message:
 
 
 def _topic_row(topic: Category, on: bool, lang: Lang) -> dict[str, Any]:
-    label = topic_label(topic, lang)
+    label = topic.label(lang)
     switch = t("turn_off" if on else "turn_on", lang)
     data = {"topics": "off" if on else "on", "code": topic.code}
     return {
@@ -231,7 +226,7 @@ def _topic_row(topic: Category, on: bool, lang: Lang) -> dict[str, Any]:
 def topics_menu(topics: Sequence[Category], chosen: Collection[str], lang: Lang) -> Message:
     """Every configured topic, on or off, each with a switch; and change spot / unregister."""
     lines = [
-        f"{topic_label(topic, lang)}: {t('on' if topic.code in chosen else 'off', lang)}"
+        f"{topic.label(lang)}: {t('on' if topic.code in chosen else 'off', lang)}"
         for topic in topics
     ]
     intro = t("menu_help", lang)
@@ -272,7 +267,7 @@ def topics_menu(topics: Sequence[Category], chosen: Collection[str], lang: Lang)
 def alert_message(topic: Category, text: str, lang: Lang) -> Message:
     """An alert as residents get it: a header naming the topic, the text (clipped so the
     whole fits LINE's limit), and how to change or stop."""
-    header = t("alert_header", lang, topic=topic_label(topic, lang))
+    header = t("alert_header", lang, topic=topic.label(lang))
     footer = t("alert_footer", lang)
     frame = f"{header}\n\n\n\n{footer}"
     body = clip_text(text, TEXT_MAX_UTF16 - utf16_length(frame))

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from service.line.messages import Lang, Message, location_quick_reply, text_message
+from service.line.messages import (
+    Lang,
+    Message,
+    location_quick_reply,
+    postback_item,
+    text_message,
+)
 from service.settings import Category
 
 _T: dict[str, dict[Lang, str]] = {
@@ -144,24 +150,12 @@ def t(key: str, lang: Lang, **values: object) -> str:
     return _T[key][lang].format(**values)
 
 
-def category_label(category: Category, lang: Lang) -> str:
-    """A category's label in `lang`."""
-    return category.label_ja if lang == "ja" else category.label_en
-
-
-def _postback(label: str, data: str) -> dict[str, Any]:
-    return {
-        "type": "action",
-        "action": {"type": "postback", "label": label, "data": data, "displayText": label},
-    }
-
-
 def _action(kind: str, label: str) -> dict[str, Any]:
     return {"type": "action", "action": {"type": kind, "label": label}}
 
 
 def _cancel(lang: Lang) -> dict[str, Any]:
-    return _postback(t("cancel", lang), "report=cancel")
+    return postback_item(t("cancel", lang), "report=cancel")
 
 
 def _quick(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -171,8 +165,7 @@ def _quick(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def ask_category(categories: Sequence[Category], lang: Lang) -> Message:
     """Which category? One quick reply per category (LINE allows 13 items)."""
     items = [
-        _postback(category_label(c, lang), f"report=category&code={c.code}")
-        for c in categories[:12]
+        postback_item(c.label(lang), f"report=category&code={c.code}") for c in categories[:12]
     ]
     return text_message(t("ask_category", lang), quick_reply=_quick([*items, _cancel(lang)]))
 
@@ -188,10 +181,10 @@ def ask_photos(count: int, max_photos: int, lang: Lang) -> Message:
     """Photos, optional: camera, camera roll, or go on without (more)."""
     if count:
         question = t("more_photos", lang, n=count, max=max_photos)
-        skip = _postback(t("next", lang), "report=photos_done")
+        skip = postback_item(t("next", lang), "report=photos_done")
     else:
         question = t("ask_photos", lang, max=max_photos)
-        skip = _postback(t("skip_photos", lang), "report=photos_done")
+        skip = postback_item(t("skip_photos", lang), "report=photos_done")
     items = [
         _action("camera", t("camera", lang)),
         _action("cameraRoll", t("camera_roll", lang)),
@@ -203,7 +196,7 @@ def ask_photos(count: int, max_photos: int, lang: Lang) -> Message:
 
 def ask_description(max_length: int, lang: Lang) -> Message:
     """A short description, optional."""
-    items = [_postback(t("skip_description", lang), "report=no_description"), _cancel(lang)]
+    items = [postback_item(t("skip_description", lang), "report=no_description"), _cancel(lang)]
     return text_message(t("ask_description", lang, max=max_length), quick_reply=_quick(items))
 
 
@@ -218,12 +211,12 @@ def confirm(
     summary = t(
         "summary",
         lang,
-        category=category_label(category, lang),
+        category=category.label(lang),
         place=place,
         photos=photos,
         description=description or t("none", lang),
     )
-    items = [_postback(t("submit", lang), "report=submit"), _cancel(lang)]
+    items = [postback_item(t("submit", lang), "report=submit"), _cancel(lang)]
     return text_message(f"{t('confirm', lang)}\n\n{summary}", quick_reply=_quick(items))
 
 
@@ -243,7 +236,7 @@ def status_notice(
 ) -> list[Message]:
     """Tell a reporter that their report's status changed."""
     status_ja, status_en = STATUS_LABELS[status]
-    name = category_label(category, lang) if category else "-"
+    name = category.label(lang) if category else "-"
     text = t(
         "status_notice",
         lang,
