@@ -28,9 +28,9 @@ from gis.crs import looks_like_japan
 from gis.sources.errors import SourceError
 from gis.sources.geojson import POLYGONAL, as_multipolygon, read_features
 from service.line.area_messages import alert_message
-from service.line.messages import Lang, language_of
 from service.settings import AlertSettings, Category
 from service.tables import alerts, line_outbox
+from service.vocabulary import Lang, language_of
 
 # A circle wider than this is almost certainly a typo (metres for kilometres).
 MAX_CIRCLE_METRES = 50_000.0

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import CLOSED_STATUSES, STATUSES, nearest_open_cluster, refresh_cluster
 from gis.tables import cluster_events, report_clusters, report_photos, reports
-from service.line.messages import Lang, language_of
 from service.line.report_messages import status_notice
 from service.settings import ReportSettings
 from service.tables import line_outbox
+from service.vocabulary import Lang, language_of
 
 
 class WorkflowError(ValueError):

@@ -31,7 +31,7 @@ async def _file(engine: AsyncEngine, user: str, lang: str, dlon: float = 0.0) ->
         lon=OJI[0] + dlon,
         lat=OJI[1],
         line_user_id=user,
-        language=lang,  # type: ignore[arg-type]
+        language=lang,
     )
     async with engine.begin() as conn:
         return await reports.submit_report(conn, report, duplicate_metres=30)
@@ -167,5 +167,5 @@ def test_status_notice_messages_are_valid_for_line() -> None:
 
     for status in ("received", "accepted", "in_progress", "resolved", "rejected", "duplicate"):
         for lang in ("ja", "en"):
-            messages = status_notice(1, SETTINGS.category("road"), status, "x" * 4000, lang)  # type: ignore[arg-type]
+            messages = status_notice(1, SETTINGS.category("road"), status, "x" * 4000, lang)
             assert sandbox.message_errors(json.loads(json.dumps(messages))) == []
