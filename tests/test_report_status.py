@@ -15,14 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import reports
 from service.line import outbox, sandbox
+from service.line.notices import NoticeMessages
 from service.line.platform import LinePlatform
 from service.line.sandbox import LinePlatformStandIn, WebhookSender
-from service.settings import OutboxSettings, ReportSettings
+from service.settings import AlertSettings, OutboxSettings, ReportSettings
 from tests.conftest import TEST_SECRET, RunningApp, make_settings
 
 OJI = (139.736233, 35.758357)  # lon, lat
 ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
 SETTINGS = ReportSettings()
+NOTICES = NoticeMessages(SETTINGS, AlertSettings())
 
 
 async def _file(engine: AsyncEngine, user: str, lang: str, dlon: float = 0.0) -> reports.Submitted:
@@ -114,11 +116,12 @@ async def test_a_push_accepted_before_a_crash_is_not_sent_again(
         # A worker claims the push, LINE accepts it, and the worker dies before recording it.
         async with engine.begin() as conn:
             item = await outbox.claim_next(conn, lease_seconds=0.3)
-        assert item is not None
-        await platform.push(item.line_user_id, item.messages, item.retry_key)
+        assert item is not None and item.line_user_id is not None
+        messages = NOTICES.render(item.notice(), outbox.push_language(item))
+        await platform.push(item.line_user_id, messages, item.retry_key)
         await asyncio.sleep(0.4)
         # A restarted worker finds the push still unrecorded and sends it again…
-        workers = outbox.OutboxWorkers(engine, platform, OutboxSettings())
+        workers = outbox.OutboxWorkers(engine, platform, OutboxSettings(), NOTICES)
         assert await workers.drain() == 1
         async with engine.connect() as conn:
             status = await conn.scalar(text("SELECT status FROM line_outbox"))
