@@ -13,11 +13,9 @@ the module is skipped, saying what is missing.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -25,42 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
 from service.line.sandbox import LinePlatformStandIn
-from tests.conftest import RunningApp
-from tests.test_crew_auth import PASSWORD, _add_ready, _db, _url
+from tests.utils.app import RunningApp
+from tests.utils.chromium import TIMEOUT_MS, console_error, skip_without_chromium
+from tests.utils.crew import PASSWORD, add_ready_account
+from tests.utils.database import in_transaction
 
-CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: run `make chromium` (apt-get install chromium) "
-        "or set CIVIC_CHROMIUM to a Chromium binary",
-        allow_module_level=True,
-    )
-pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed (make dev)"
-)
+skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
 from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
     Browser,
     BrowserContext,
-    ConsoleMessage,
     Frame,
     Page,
     expect,
-    sync_playwright,
 )
-
-# Headless, and quiet: without the background-networking flags Chromium calls Google
-# (updates, safe browsing, sync), which floods a closed network and the request log.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 
 RESIDENT = "U" + "b" * 32
 # Three stations of Kita-ku, 2.5 km and more apart: separate markers at the fitted zoom.
@@ -92,23 +67,12 @@ def _seed(app: RunningApp) -> dict[str, int]:
             ids[category] = (await reports.submit_report(conn, new, 30)).cluster_id
         return ids
 
-    return _off_loop(lambda: _db(_url(app), work))
+    return _off_loop(lambda: in_transaction(app.database_url, work))
 
 
 def _label(app: RunningApp, code: str) -> str:
     """The category's Japanese label: the marker's title (a tooltip) on the map."""
     return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One browser for the module (starting Chromium is the slow part)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -135,7 +99,7 @@ def page(context: BrowserContext) -> Page:
 
 def _log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
     """A fresh account logs in through the login form and lands on the crew home."""
-    _off_loop(lambda: _add_ready(app, name))
+    _off_loop(lambda: add_ready_account(app, name))
     page.goto(app.url + "/crew/login")
     page.fill("#name", name)
     page.fill("#password", PASSWORD)
@@ -166,14 +130,6 @@ _REPRESENTED = """() => {
 }"""
 
 
-def _console_error(message: ConsoleMessage, problems: list[str]) -> None:
-    """Keep the console's errors, with where they came from. The browser's own request for
-    /favicon.ico (the pages declare no icon, the app serves none) is not a page error."""
-    where = message.location.get("url", "")
-    if message.type == "error" and not where.endswith("/favicon.ico"):
-        problems.append(f"{message.text} at {where}")
-
-
 def _same_origin(urls: list[str], app: RunningApp) -> list[str]:
     """The URLs that left the app's origin (data: and blob: never touch the network)."""
     return [url for url in urls if not url.startswith((app.url + "/", "data:", "blob:", "about:"))]
@@ -189,7 +145,7 @@ def test_map_shows_every_cluster_with_no_base_map(
     running_app: RunningApp, page: Page, requested: list[str]
 ) -> None:
     problems: list[str] = []
-    page.on("console", lambda msg: _console_error(msg, problems))
+    page.on("console", lambda msg: console_error(msg, problems))
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on(
         "response",

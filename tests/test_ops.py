@@ -29,8 +29,8 @@ from service.logs import JsonFormatter, TextFormatter, event_context
 from service.metrics import Metrics
 from service.settings import InboxSettings, OpsSettings, OutboxSettings
 from service.tables import line_outbox
-from tests.conftest import TEST_SECRET, RunningApp, make_settings
-from tests.servers import serve
+from tests.utils.app import TEST_SECRET, RunningApp, make_settings
+from tests.utils.servers import serve
 
 USER = "U" + "7" * 32
 # A message a resident might send; it must never reach a log line.

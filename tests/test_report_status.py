@@ -18,7 +18,7 @@ from service.line import outbox, sandbox
 from service.line.platform import LinePlatform
 from service.line.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import OutboxSettings, ReportSettings
-from tests.conftest import TEST_SECRET, RunningApp, make_settings
+from tests.utils.app import TEST_SECRET, RunningApp, make_settings
 
 OJI = (139.736233, 35.758357)  # lon, lat
 ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
@@ -46,7 +46,7 @@ async def _change(engine: AsyncEngine, cluster: int, status: str, note: str = ""
 
 @pytest_asyncio.fixture
 async def engine(running_app: RunningApp) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(running_app.settings.database.url or "")
+    engine = create_async_engine(running_app.database_url)
     yield engine
     await engine.dispose()
 

@@ -57,11 +57,7 @@ from service.line.sandbox import (
     unfollow_event,
     webhook_body,
 )
-
-try:  # tests/ is a plain directory (on sys.path) unless someone makes it a package
-    from servers import serve
-except ImportError:  # pragma: no cover
-    from tests.servers import serve
+from tests.utils.servers import serve
 
 TOKEN = "sandbox-channel-access-token"
 SECRET = "sandbox-channel-secret"

@@ -5,8 +5,8 @@ photo from the file picker, next, description, send) and sees the report number.
 
 Each step goes through the real path: the page posts to /sandbox/say, which signs a webhook
 to the app's own /line/webhook; what the page shows is what the LINE stand-in received. The
-app is `civic serve --sandbox` (tests/test_sandbox_chat.py's fixture); the browser is
-Debian's Chromium, as in tests/test_browser.py (skipped, saying why, when it is missing).
+app is `civic serve --sandbox` (the `sandbox_app` fixture); the browser is Debian's Chromium,
+as in tests/test_browser.py (skipped, saying why, when it is missing).
 """
 
 from __future__ import annotations
@@ -20,21 +20,17 @@ from typing import Any
 import pytest
 
 from service.settings import ReportSettings
+from tests.utils.chromium import TIMEOUT_MS, console_error, skip_without_chromium
+from tests.utils.photos import jpeg
+from tests.utils.sandbox import SandboxApp
 
-# tests.test_browser skips this module, saying why, when Chromium or Playwright is missing.
-from tests.test_browser import (
-    TIMEOUT_MS,
+skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
+from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
     Browser,
     BrowserContext,
     Page,
-    _console_error,
-    chromium,
     expect,
 )
-from tests.test_reports_chat import jpeg
-from tests.test_sandbox_chat import SandboxApp, sandbox_app
-
-__all__ = ["chromium", "sandbox_app"]  # fixtures used here
 
 PHONE = {"width": 390, "height": 844}
 TABATA = (35.7381, 139.7607)  # Tabata station, Kita-ku
@@ -66,7 +62,7 @@ def problems(phone: BrowserContext) -> list[str]:
     found: list[str] = []
 
     def watch(page: Page) -> None:
-        page.on("console", lambda msg: _console_error(msg, found))
+        page.on("console", lambda msg: console_error(msg, found))
         page.on("pageerror", lambda exc: found.append(str(exc)))
         page.on(
             "response",
