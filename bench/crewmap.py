@@ -134,6 +134,7 @@ def naive_map(clusters: Sequence[MapCluster]) -> str:
     MarkerCluster, on the same local assets."""
     assets = offline_assets(f"{ASSET_BASE}/vendor")
     page = assets.apply(folium.Map(location=[35.765, 139.73], tiles=None, zoom_start=14))
+    # folium's plugin classes have unannotated constructors (a third-party gap).
     group = plugins.MarkerCluster(name="reports")  # type: ignore[no-untyped-call]
     assets.apply(group).add_to(page)
     for c in clusters:

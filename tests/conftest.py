@@ -115,7 +115,7 @@ def running_app(
 ) -> Iterator[RunningApp]:
     """The service on a loopback port, on a fresh Kita-ku database, talking to the stand-in,
     keeping photos under the test's own tmp_path."""
-    overrides = {"data": DataSettings(PHOTO_DIR=str(tmp_path / "photos")), **app_overrides}
+    overrides = {"data": DataSettings(PHOTO_DIR=tmp_path / "photos"), **app_overrides}
     settings = make_settings(kita_url, standin_server[1], **overrides)
     with serve(create_app(settings)) as url:
         yield RunningApp(url=url, settings=settings)

@@ -242,4 +242,5 @@ def test_status_colours_applied() -> None:
 
 def test_offline_assets_refuse_an_asset_without_a_local_copy() -> None:
     with pytest.raises(ValueError, match="no local copy"):
+        # folium's plugin classes have unannotated constructors (a third-party gap).
         offline_assets("/crew/static/vendor").apply(plugins.Draw())  # type: ignore[no-untyped-call]

@@ -92,7 +92,7 @@ def test_a_shift_jis_table_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 @pytest.fixture
 def app_overrides(city_table: Path) -> dict[str, object]:
-    return {"answer": AnswerSettings(KEYWORD_ANSWERS=str(city_table))}
+    return {"answer": AnswerSettings(KEYWORD_ANSWERS=city_table)}
 
 
 @pytest.fixture

@@ -98,7 +98,8 @@ def _http_error(call: Any, *args: Any, **kw: Any) -> requests.Response:
     """Run a georeport call that must fail; returns the HTTP answer."""
     with pytest.raises(requests.HTTPError) as failed:
         call(*args, **kw)
-    response: requests.Response = failed.value.response
+    response = failed.value.response
+    assert response is not None  # requests sets it on the errors raise_for_status raises
     return response
 
 
@@ -245,7 +246,7 @@ def test_a_filed_request_joins_the_line_residents_report_and_names_no_one(
 
 def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
     keyless = _filer(running_app, key_required=False)
-    spot = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
     for key in (None, "not-a-key"):
         with pytest.raises(HttpError) as refused:
             _file(keyless, key, **spot)
@@ -270,7 +271,7 @@ def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
 def test_a_key_files_at_most_its_hourly_allowance(running_app: RunningApp) -> None:
     key = _new_key(running_app, "busy-app")
     other = _new_key(running_app, "quiet-app")
-    spot = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
     for _ in range(2):
         assert _file(_filer(running_app), key, **spot)["service_request_id"]
     with pytest.raises(HttpError) as refused:
@@ -428,7 +429,7 @@ def test_civic_apikey_add_list_revoke(running_app: RunningApp) -> None:
     found = re.search(r"api_key: (\S+)", added.stdout)
     assert found, added.stdout
     key = found.group(1)
-    spot = {"lat": OJI[0], "lng": OJI[1]}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1]}
     assert _file(_filer(running_app), key, **spot)["service_request_id"]
 
     listed = civic(url, "apikey", "list")

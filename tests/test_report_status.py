@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import reports
 from service.line import outbox, sandbox
+from service.line.messages import Lang
 from service.line.platform import LinePlatform
 from service.line.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import OutboxSettings, ReportSettings
@@ -25,13 +26,13 @@ ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
 SETTINGS = ReportSettings()
 
 
-async def _file(engine: AsyncEngine, user: str, lang: str, dlon: float = 0.0) -> reports.Submitted:
+async def _file(engine: AsyncEngine, user: str, lang: Lang, dlon: float = 0.0) -> reports.Submitted:
     report = reports.NewReport(
         category="road",
         lon=OJI[0] + dlon,
         lat=OJI[1],
         line_user_id=user,
-        language=lang,  # type: ignore[arg-type]
+        language=lang,
     )
     async with engine.begin() as conn:
         return await reports.submit_report(conn, report, duplicate_metres=30)
@@ -115,6 +116,7 @@ async def test_a_push_accepted_before_a_crash_is_not_sent_again(
         async with engine.begin() as conn:
             item = await outbox.claim_next(conn, lease_seconds=0.3)
         assert item is not None
+        assert item.line_user_id is not None  # a push to one resident, not a multicast
         await platform.push(item.line_user_id, item.messages, item.retry_key)
         await asyncio.sleep(0.4)
         # A restarted worker finds the push still unrecorded and sends it again…
@@ -157,7 +159,8 @@ async def test_forget_unlinks_reporters_of_long_closed_reports_only(
         done = await reports.forget_reporters(conn, datetime.now(UTC) - timedelta(days=365))
     assert done.reports == 1
     async with engine.connect() as conn:
-        users = dict((await conn.execute(text("SELECT id, line_user_id FROM reports"))).all())
+        rows = (await conn.execute(text("SELECT id, line_user_id FROM reports"))).all()
+        users: dict[int, str | None] = {row.id: row.line_user_id for row in rows}
     assert users[old.report_id] is None
     assert users[still_open.report_id] == BOB
 
@@ -167,5 +170,5 @@ def test_status_notice_messages_are_valid_for_line() -> None:
 
     for status in ("received", "accepted", "in_progress", "resolved", "rejected", "duplicate"):
         for lang in ("ja", "en"):
-            messages = status_notice(1, SETTINGS.category("road"), status, "x" * 4000, lang)  # type: ignore[arg-type]
+            messages = status_notice(1, SETTINGS.category("road"), status, "x" * 4000, lang)
             assert sandbox.message_errors(json.loads(json.dumps(messages))) == []

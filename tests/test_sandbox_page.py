@@ -28,11 +28,15 @@ skip_without_chromium()  # the whole module, saying why, without Chromium or Pla
 from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
     Browser,
     BrowserContext,
+    FilePayload,
+    Locator,
     Page,
+    Position,
+    ViewportSize,
     expect,
 )
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TABATA = (35.7381, 139.7607)  # Tabata station, Kita-ku
 # Real data (GSI 指定緊急避難場所, bundled): the school 330 m from Tabata station, the nearest
 # site designated for the hazards there, comes first.
@@ -87,11 +91,11 @@ def _send_text(page: Page, words: str) -> None:
     page.click("#sb-send")
 
 
-def _last_bot_text(page: Page) -> Any:
+def _last_bot_text(page: Page) -> Locator:
     return page.locator(".sb-row-bot .sb-bubble-bot").last
 
 
-def _pixel(page: Page, lat: float, lon: float) -> dict[str, float]:
+def _pixel(page: Page, lat: float, lon: float) -> Position:
     """Where (lat, lon) is in the map element: Web Mercator from the view the page opens at
     (its centre and zoom are in the page's JSON block)."""
     view = json.loads(page.locator("#sb-map-data").text_content() or "{}")
@@ -165,7 +169,11 @@ def test_shelter_search_then_a_complete_report(
 
     with page.expect_file_chooser() as chooser:
         _chip(page, "写真を選ぶ").click()
-    photo = {"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": jpeg(size=(64, 48))}
+    photo: FilePayload = {
+        "name": "pothole.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": jpeg(size=(64, 48)),
+    }
     chooser.value.set_files(photo)
     expect(page.locator(".sb-row-user img.sb-photo")).to_have_count(1)
     expect(_last_bot_text(page)).to_contain_text("写真を受け取りました（1/4枚）")

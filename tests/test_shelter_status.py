@@ -18,8 +18,8 @@ from gis.hazards import ShelterHazard
 from gis.nearby import AreaCheck, NearbySite
 from gis.shelter_status import ShelterStatus
 from service.line import messages, sandbox
-from service.line.messages import JST
 from service.line.sandbox import LinePlatformStandIn, WebhookSender, message_errors
+from service.localtime import JST
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import logged_in
