@@ -11,8 +11,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.crew.settings import CrewSettings
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # A well-known secret and token for sandbox mode: the stand-in is local and sends nothing
@@ -178,6 +176,19 @@ class OutboxSettings(BaseSettings):
     retry_base_seconds: float = Field(default=5.0, alias="OUTBOX_RETRY_BASE_SECONDS")
     poll_seconds: float = Field(default=1.0, alias="OUTBOX_POLL_SECONDS")
     lease_seconds: float = Field(default=60.0, alias="OUTBOX_LEASE_SECONDS")
+
+
+class CrewSettings(BaseSettings):
+    """Crew logins: sessions and login throttling."""
+
+    model_config = _ENV
+
+    # Browsers send a Secure cookie over HTTPS only: `civic dev` (plain HTTP on 127.0.0.1)
+    # turns it off, everything else keeps it.
+    cookie_secure: bool = Field(default=True, alias="CREW_COOKIE_SECURE")
+    session_hours: float = Field(default=12.0, gt=0, alias="CREW_SESSION_HOURS")
+    login_max_failures: int = Field(default=5, ge=1, alias="CREW_LOGIN_MAX_FAILURES")
+    login_window_seconds: int = Field(default=900, ge=1, alias="CREW_LOGIN_WINDOW_SECONDS")
 
 
 DEFAULT_TOPICS = (

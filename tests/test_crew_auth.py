@@ -31,8 +31,7 @@ from service.crew.auth import (
     change_password,
     create_account,
 )
-from service.crew.settings import CrewSettings
-from service.settings import ReportSettings
+from service.settings import CrewSettings, ReportSettings
 from tests.conftest import RunningApp
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

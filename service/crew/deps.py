@@ -24,8 +24,8 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from service.crew.auth import Account, Session, session_for
-from service.crew.settings import CrewSettings
 from service.deps import Engine
+from service.settings import CrewSettings
 
 SESSION_COOKIE = "civic_session"
 LOGIN_CSRF_COOKIE = "civic_login_csrf"

@@ -42,11 +42,11 @@ from service.crew.deps import (
     CsrfChecked,
     LoggedIn,
 )
-from service.crew.settings import CrewSettings
 from service.crew.tables import crew_accounts
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
+from service.settings import CrewSettings
 
 HOME_PATH = "/crew/"
 CLUSTER_LIMIT = 200
