@@ -23,6 +23,7 @@ from service.metrics import Metrics
 from service.open311 import router as open311_router
 from service.runtime import running
 from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
+from service.templating import CREW_TEMPLATES, PUBLIC_TEMPLATES, build_templates
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="civic-gis", lifespan=lifespan)
     app.state.settings = settings
+    app.state.templates = build_templates(settings, [CREW_TEMPLATES, PUBLIC_TEMPLATES])
     app.state.metrics = metrics
     app.include_router(webhook.router)
     app.include_router(health.router)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, DirectoryPath, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -241,6 +241,15 @@ class OpsSettings(BaseSettings):
     ready_max_inbox_lag_seconds: float = Field(default=60.0, alias="READY_MAX_INBOX_LAG_SECONDS")
 
 
+class PageSettings(BaseSettings):
+    """The web pages: a city's own templates."""
+
+    model_config = _ENV
+
+    # A folder of Jinja templates that win over the bundled ones of the same name.
+    template_dir: DirectoryPath | None = Field(default=None, alias="TEMPLATE_DIR")
+
+
 class ServerSettings(BaseSettings):
     """Where the app listens."""
 
@@ -270,6 +279,7 @@ class Settings(BaseModel):
     alerts: AlertSettings
     open311: Open311Settings
     ops: OpsSettings
+    pages: PageSettings
     server: ServerSettings
 
     @classmethod
@@ -287,6 +297,7 @@ class Settings(BaseModel):
             alerts=AlertSettings(),
             open311=Open311Settings(),
             ops=OpsSettings(),
+            pages=PageSettings(),
             server=ServerSettings(),
         )
 

@@ -15,10 +15,11 @@ from starlette.datastructures import UploadFile
 from service import alerts
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates
+from service.crew.routes import Message
 from service.deps import AppSettings, Engine
 from service.localtime import when
 from service.settings import Settings
+from service.templating import render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -109,7 +110,7 @@ async def _page(
         }
         for alert in past
     ]
-    return templates.TemplateResponse(
+    return render(
         request,
         "alerts.html",
         {

@@ -15,11 +15,11 @@ from sqlalchemy import text
 from gis.clusters import STATUSES
 from service import reports
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import templates
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.photos import LocalPhotoStore
+from service.templating import render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -65,7 +65,7 @@ async def cluster_page(
         filed = (await conn.execute(_REPORTS, {"id": cluster_id})).all()
         history = (await conn.execute(_HISTORY, {"id": cluster_id})).all()
     category = settings.reports.category(cluster.category)
-    return templates.TemplateResponse(
+    return render(
         request,
         "cluster.html",
         {

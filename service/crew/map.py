@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gis.clusters import OPEN_STATUSES, STATUSES
 from gis.crewmap import MapCluster, MapLayers, build_crew_map
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
-from service.crew.routes import templates
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
+from service.templating import render
 
 ASSET_BASE = "/assets"
 # The map document only: folium's set-up is inline script and style.
@@ -125,7 +125,7 @@ async def crew_map(
 ) -> HTMLResponse:
     """The map page: the filter form and the map frame."""
     categories = settings.reports.categories
-    return templates.TemplateResponse(
+    return render(
         request,
         "map.html",
         {

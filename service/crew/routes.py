@@ -6,13 +6,10 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
-import jinja2
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,17 +44,13 @@ from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.settings import CrewSettings
+from service.templating import render
 
 HOME_PATH = "/crew/"
 CLUSTER_LIMIT = 200
 # Japan keeps one offset all year.
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
-    )
-)
 
 
 class Message(NamedTuple):
@@ -98,7 +91,7 @@ def _throttled(exc: Throttled) -> Message:
 def _page(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    return render(request, template, context, status_code=status_code)
 
 
 def _client_ip(request: Request) -> str:

@@ -16,10 +16,11 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard, label
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates
+from service.crew.routes import Message
 from service.deps import Engine
 from service.line.messages import status_label
 from service.localtime import when
+from service.templating import render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -90,7 +91,7 @@ async def _page(
         }
         for site in sites
     ]
-    return templates.TemplateResponse(
+    return render(
         request,
         "shelters.html",
         {

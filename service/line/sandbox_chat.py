@@ -30,11 +30,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.crew.routes import templates
 from service.deps import AppSettings, Engine
 from service.line import sandbox
 from service.line.sandbox import LinePlatformStandIn
 from service.settings import Settings
+from service.templating import render
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
@@ -281,6 +281,4 @@ async def page(request: Request, engine: Engine) -> HTMLResponse:
     """The chat page: a LINE-like chat with the bot, in the browser."""
     async with engine.connect() as conn:
         picker = await picker_map(conn)
-    response = templates.TemplateResponse(request, "sandbox.html", {"picker": picker})
-    response.headers.update(PAGE_HEADERS)
-    return response
+    return render(request, "sandbox.html", {"picker": picker}, headers=PAGE_HEADERS)
