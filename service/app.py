@@ -17,12 +17,11 @@ from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.crew import shelters as crew_shelters
-from service.line import sandbox_chat, webhook
-from service.line.sandbox import LinePlatformStandIn, create_standin_app
+from service.line import webhook
 from service.metrics import Metrics
 from service.open311 import router as open311_router
 from service.runtime import running
-from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
+from service.settings import SANDBOX_PATH, Settings
 from service.templating import CREW_TEMPLATES, PUBLIC_TEMPLATES, build_templates
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="civic-gis", lifespan=lifespan)
     app.state.settings = settings
-    app.state.templates = build_templates(settings, [CREW_TEMPLATES, PUBLIC_TEMPLATES])
     app.state.metrics = metrics
     app.include_router(webhook.router)
     app.include_router(health.router)
@@ -67,13 +65,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(crew_shelters.router)
     app.include_router(public.router)
     app.include_router(open311_router)
+    templates = [CREW_TEMPLATES, PUBLIC_TEMPLATES]
+    assets: list[str | tuple[str, str]] = []
+    if settings.line.sandbox:
+        # Tooling, not product: the stand-in and the chat page are imported in sandbox mode
+        # only.
+        from service.sandbox import chat as sandbox_chat
+
+        sandbox_chat.mount(app)
+        templates.append(sandbox_chat.TEMPLATES)
+        assets.append(sandbox_chat.ASSETS)
+        log.warning("sandbox mode: LINE is simulated by the stand-in at %s", SANDBOX_PATH)
+    app.state.templates = build_templates(settings, templates)
     # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
     # here, never from a CDN, since many municipal networks have no internet.
-    app.mount("/assets", StaticFiles(directory=CREW_STATIC), name="assets")
-    if settings.line.sandbox:
-        standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
-        app.state.standin = standin
-        app.mount(SANDBOX_PATH, create_standin_app(standin))
-        app.include_router(sandbox_chat.router)
-        log.warning("sandbox mode: LINE is simulated by the stand-in at %s", SANDBOX_PATH)
+    app.mount("/assets", StaticFiles(directory=CREW_STATIC, packages=assets), name="assets")
     return app

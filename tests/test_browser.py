@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from tests.conftest import RunningApp
 from tests.test_crew_auth import PASSWORD, _add_ready, _db, _url
 

@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
 from service.photos import LocalPhotoStore, process_photo
+from service.sandbox import LinePlatformStandIn
 from tests.conftest import RunningApp
 from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _db, _url, browser, browsers
 from tests.test_crewmap import data_block, decode

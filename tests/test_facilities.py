@@ -32,9 +32,9 @@ from gis.sources.facilities import (
     normalise_city_code,
     read_facilities_csv,
 )
+from service import sandbox
 from service.crew.map import map_layers
-from service.line import sandbox
-from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
+from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
 from tests.conftest import TEST_SECRET, RunningApp
 from tests.test_crewmap import data_block, overlay_names

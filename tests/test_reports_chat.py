@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service import sandbox
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import ReportSettings
 from tests.conftest import TEST_SECRET, RunningApp
 

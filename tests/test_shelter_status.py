@@ -17,9 +17,10 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard
 from gis.nearby import AreaCheck, NearbySite
 from gis.shelter_status import ShelterStatus
-from service.line import messages, sandbox
+from service import sandbox
+from service.line import messages
 from service.line.messages import JST
-from service.line.sandbox import LinePlatformStandIn, WebhookSender, message_errors
+from service.sandbox import LinePlatformStandIn, WebhookSender, message_errors
 from tests.conftest import TEST_SECRET, RunningApp
 from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _civic, _db, _url, browser, browsers
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from service.app import create_app
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import PageSettings
 from tests.conftest import make_settings
 from tests.servers import serve

@@ -1,7 +1,7 @@
 """Trying the bot without LINE (sandbox mode only): play a resident, see the bot's answer.
 
 `GET /sandbox` is a chat page that looks and behaves like a LINE chat with the bot (its
-script is `service/crew/static/sandbox.js`). Whatever the resident does there (a text, a
+script is `service/sandbox/static/sandbox.js`). Whatever the resident does there (a text, a
 location picked on a map, a photo, a quick reply or a Flex button) goes to `POST /sandbox/say`
 or `POST /sandbox/say/image`, which build the event LINE would send, sign it with the sandbox
 channel secret and post it to the app's own webhook over HTTP, so the whole real path runs
@@ -20,10 +20,21 @@ import asyncio
 import io
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any, Final, NoReturn
 
 import httpx
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import HTMLResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -31,12 +42,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.deps import AppSettings, Engine
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn
-from service.settings import Settings
+from service.sandbox import events
+from service.sandbox.ids import message_id
+from service.sandbox.standin import LinePlatformStandIn, create_standin_app
+from service.sandbox.webhooks import sign, webhook_body
+from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
 from service.templating import render
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+
+# The chat page's own templates; its script and stylesheet are in this package's `static`
+# folder, served under /assets in sandbox mode beside the Leaflet the page uses.
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+ASSETS: Final = ("service.sandbox", "static")
 
 USER_ID_PATTERN: Final = r"^U[0-9a-f]{32}$"
 LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
@@ -144,14 +162,14 @@ def _start(since: int | None, shown: int) -> int:
 
 
 async def _post_webhook(settings: Settings, event: dict[str, Any]) -> None:
-    body = sandbox.webhook_body([event])
+    body = webhook_body([event])
     async with httpx.AsyncClient(trust_env=False) as client:
         response = await client.post(
             settings.server.base_url + "/line/webhook",
             content=body,
             headers={
                 "Content-Type": "application/json",
-                "X-Line-Signature": sandbox.sign(settings.line.secret, body),
+                "X-Line-Signature": sign(settings.line.secret, body),
             },
         )
     response.raise_for_status()
@@ -191,13 +209,13 @@ async def say(request: Request, said: Say, settings: AppSettings) -> dict[str, A
 
     def event(standin: LinePlatformStandIn) -> dict[str, Any]:
         if said.text is not None:
-            return sandbox.text_event(standin, said.user_id, said.text)
+            return events.text_event(standin, said.user_id, said.text)
         if said.postback is not None:
-            return sandbox.postback_event(
+            return events.postback_event(
                 standin, said.user_id, said.postback.data, said.postback.params
             )
         assert said.latitude is not None and said.longitude is not None  # noqa: S101
-        return sandbox.location_event(standin, said.user_id, said.latitude, said.longitude)
+        return events.location_event(standin, said.user_id, said.latitude, said.longitude)
 
     return await _say(request, settings, said, event)
 
@@ -237,10 +255,10 @@ async def say_image(
     content_type = await asyncio.to_thread(_image_type, data)
 
     def event(standin: LinePlatformStandIn) -> dict[str, Any]:
-        return sandbox.image_event(
+        return events.image_event(
             standin,
             who.user_id,
-            sandbox._message_id(),
+            message_id(),
             content=data,
             content_type=content_type,
         )
@@ -282,3 +300,12 @@ async def page(request: Request, engine: Engine) -> HTMLResponse:
     async with engine.connect() as conn:
         picker = await picker_map(conn)
     return render(request, "sandbox.html", {"picker": picker}, headers=PAGE_HEADERS)
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the LINE stand-in at SANDBOX_PATH (the app's LINE client talks to it over HTTP)
+    and the chat page's routes under /sandbox."""
+    standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
+    app.state.standin = standin
+    app.mount(SANDBOX_PATH, create_standin_app(standin), name="sandbox_line")
+    app.include_router(router)
