@@ -30,9 +30,9 @@ from starlette.datastructures import QueryParams
 from bench.clusters import BBOX, insert_reports
 from bench.database import throwaway_database
 from gis import nearby, shelter_status
+from gis.facilities import FacilityCategory
 from gis.hazards import ShelterHazard
 from gis.shelter_status import ShelterStatus
-from gis.sources.facilities import FacilityCategory
 from service import alerts, open311
 from service.line.handlers import location_answer
 from service.localtime import JST

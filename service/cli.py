@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from gis import load as gis_load
 from gis import shelter_status
 from gis.clusters import STATUSES, recluster_open_reports
+from gis.facilities import DATASET_NAMES, Dataset
 from gis.hazards import HazardKind
 from gis.sources.errors import SourceError
-from gis.sources.facilities import DATASET_NAMES, Dataset, note_lines, read_facilities_csv
+from gis.sources.facilities import note_lines, read_facilities_csv
 from service import alerts, bundled, localdb, reports
 from service.apikeys import ApiKeyError, create_key, list_keys, revoke_key
 from service.app import create_app

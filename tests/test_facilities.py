@@ -23,15 +23,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gis import load, nearby
 from gis.crewmap import LAYER_FACILITIES, build_crew_map
+from gis.facilities import Dataset, FacilityCategory
 from gis.sources.boundary import read_area_geojson
 from gis.sources.errors import SourceError
-from gis.sources.facilities import (
-    Dataset,
-    FacilityCategory,
-    FacilityFile,
-    normalise_city_code,
-    read_facilities_csv,
-)
+from gis.sources.facilities import FacilityFile, normalise_city_code, read_facilities_csv
 from service import sandbox
 from service.crew.map import map_layers
 from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
