@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.clusters import insert_reports
 from bench.database import throwaway_database
-from gis.crewmap import DEFAULT_STATUS_COLOURS, MapCluster, build_crew_map, offline_assets
 from service.crew import map as crew_map
+from service.crew.map_page import DEFAULT_STATUS_COLOURS, MapCluster, build_crew_map, offline_assets
 from service.settings import Settings
 
 BBOX = (139.69, 35.73, 139.77, 35.80)

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import OPEN_STATUSES, STATUSES
-from gis.crewmap import MapCluster, MapLayers, build_crew_map
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
+from service.crew.map_page import MapCluster, MapLayers, build_crew_map
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
