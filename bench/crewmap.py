@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.clusters import insert_reports
 from bench.database import throwaway_database
 from service.crew import map as crew_map
+from service.crew import queries as crew_queries
 from service.crew.map_page import DEFAULT_STATUS_COLOURS, MapCluster, build_crew_map, offline_assets
 from service.settings import Settings
 
@@ -254,7 +255,7 @@ async def _serve_once(url: str) -> tuple[float, float, int]:
     settings = Settings.from_env()
     started = time.perf_counter()
     async with engine.connect() as conn:
-        rows = (await conn.execute(crew_map.CLUSTERS_QUERY, crew_map.MapFilters().params())).all()
+        rows = await crew_queries.shown_clusters(conn, crew_map.MapFilters().where())
         layers = await crew_map.map_layers(conn)
     page = build_crew_map(
         crew_map.map_clusters(rows, settings), asset_base=ASSET_BASE, layers=layers

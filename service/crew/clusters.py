@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 
 from gis.clusters import STATUSES
 from service import reports
+from service.crew import queries
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
@@ -22,30 +22,6 @@ from service.photos import LocalPhotoStore
 from service.templating import render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-
-_CLUSTER = text("""
-    SELECT c.id, c.category, c.status, c.report_count, ST_X(c.geom) AS lon,
-           ST_Y(c.geom) AS lat, c.created_at
-    FROM report_clusters c WHERE c.id = :id
-""")
-_REPORTS = text("""
-    SELECT r.id, r.created_at, r.description, r.address, r.source,
-           coalesce(array_agg(p.photo_key ORDER BY p.position)
-                    FILTER (WHERE p.photo_key IS NOT NULL), '{}') AS photos
-    FROM reports r LEFT JOIN report_photos p ON p.report_id = r.id
-    WHERE r.cluster_id = :id GROUP BY r.id ORDER BY r.id
-""")
-_HISTORY = text("""
-    SELECT status, actor, note, at FROM cluster_events WHERE cluster_id = :id ORDER BY at, id
-""")
-_FIRST_PHOTO = text("""
-    SELECT p.photo_key FROM report_photos p JOIN reports r ON r.id = p.report_id
-    WHERE r.cluster_id = :id ORDER BY r.id, p.position LIMIT 1
-""")
-_PHOTO_OF_CLUSTER = text("""
-    SELECT 1 FROM report_photos p JOIN reports r ON r.id = p.report_id
-    WHERE r.cluster_id = :id AND p.photo_key = :key
-""")
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
@@ -59,11 +35,11 @@ async def cluster_page(
 ) -> HTMLResponse:
     """Everything a crew needs to work one problem."""
     async with engine.connect() as conn:
-        cluster = (await conn.execute(_CLUSTER, {"id": cluster_id})).first()
+        cluster = await queries.cluster(conn, cluster_id)
         if cluster is None:
             raise HTTPException(404, "no such report cluster")
-        filed = (await conn.execute(_REPORTS, {"id": cluster_id})).all()
-        history = (await conn.execute(_HISTORY, {"id": cluster_id})).all()
+        filed = await queries.cluster_reports(conn, cluster_id)
+        history = await queries.cluster_history(conn, cluster_id)
     category = settings.reports.category(cluster.category)
     return render(
         request,
@@ -126,7 +102,7 @@ async def cluster_thumbnail(
 ) -> Response:
     """The first photo of the cluster, small (for the map's popups)."""
     async with engine.connect() as conn:
-        key = (await conn.execute(_FIRST_PHOTO, {"id": cluster_id})).scalar_one_or_none()
+        key = await queries.first_photo(conn, cluster_id)
     if key is None:
         raise HTTPException(404, "no photo")
     return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail=True)
@@ -143,8 +119,8 @@ async def cluster_photo(
 ) -> Response:
     """One photo of the cluster, full size or as a thumbnail."""
     async with engine.connect() as conn:
-        found = (await conn.execute(_PHOTO_OF_CLUSTER, {"id": cluster_id, "key": key})).first()
-    if found is None:
+        found = await queries.is_photo_of_cluster(conn, cluster_id, key)
+    if not found:
         raise HTTPException(404, "no such photo")
     return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail)
 

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import OPEN_STATUSES, STATUSES
+from service.crew import queries
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
 from service.crew.map_page import MapCluster, MapLayers, build_crew_map
+from service.crew.queries import ClusterFilter
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
@@ -32,39 +33,6 @@ MAP_CSP = (
 )
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-
-CLUSTERS_QUERY = text("""
-    SELECT c.id, c.category, c.status, c.report_count,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-           coalesce(c.first_report_at, c.created_at) AS first_at,
-           coalesce(c.last_report_at, c.created_at) AS last_at,
-           c.has_photo AS photo
-    FROM report_clusters c
-    WHERE c.report_count > 0
-      AND c.status = ANY(CAST(:statuses AS text[]))
-      AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
-      AND (CAST(:since AS timestamptz) IS NULL
-           OR coalesce(c.last_report_at, c.created_at) >= :since)
-      AND (CAST(:until AS timestamptz) IS NULL
-           OR coalesce(c.first_report_at, c.created_at) < :until)
-      AND (CAST(:cluster AS integer) IS NULL OR c.id = :cluster)
-    ORDER BY c.id
-""")
-
-_SHELTERS = text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name FROM shelters WHERE active")
-_HAZARDS = text("""
-    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-        json_build_object(
-            'type', 'Feature',
-            'properties', json_build_object('kind', kind, 'label_ja', label_ja),
-            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001), 6)::json)
-    ), '[]'::json)) FROM hazard_zones
-""")
-_BOUNDARY = text("SELECT ST_AsGeoJSON(geom, 6)::json FROM service_area LIMIT 1")
-_FACILITIES = text("""
-    SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name, category
-    FROM facilities WHERE active ORDER BY id
-""")
 
 
 class MapFilters:
@@ -82,32 +50,27 @@ class MapFilters:
         self.since = since
         self.until = until
 
-    def params(self) -> dict[str, Any]:
-        """Bound parameters of the cluster query (dates are whole days in Japan time)."""
+    def where(self) -> ClusterFilter:
+        """The clusters these filters select (dates are whole days in Japan time)."""
 
         def start(day: date | None) -> datetime | None:
             return datetime.combine(day, time(), JST) if day else None
 
-        return {
-            "statuses": self.statuses,
-            "categories": self.categories,
-            "since": start(self.since),
-            "until": start(self.until + timedelta(days=1)) if self.until else None,
-            "cluster": None,
-        }
+        return ClusterFilter(
+            statuses=self.statuses,
+            categories=self.categories,
+            since=start(self.since),
+            until=start(self.until + timedelta(days=1)) if self.until else None,
+        )
 
 
 async def map_layers(conn: AsyncConnection) -> MapLayers:
     """Shelters, facilities, hazard zones and the service area, as switchable layers."""
-    shelters = [(r.lon, r.lat, r.name) for r in await conn.execute(_SHELTERS)]
-    hazards = (await conn.execute(_HAZARDS)).scalar_one()
-    boundary = (await conn.execute(_BOUNDARY)).scalar_one_or_none()
-    facilities = [(r.lon, r.lat, r.name, r.category) for r in await conn.execute(_FACILITIES)]
     return MapLayers(
-        shelters=shelters,
-        facilities=facilities,
-        hazards_geojson=hazards,
-        boundary_geojson=boundary,
+        shelters=await queries.shelter_points(conn),
+        facilities=await queries.facility_points(conn),
+        hazards_geojson=await queries.hazard_zones_geojson(conn),
+        boundary_geojson=await queries.service_area_geojson(conn),
         attribution=(
             "出典：国土地理院 指定緊急避難場所データ、国土交通省 PLATEAU、"
             "ハザードマップポータルサイト、国土数値情報（加工して作成）"
@@ -145,7 +108,7 @@ async def crew_map_frame(
 ) -> HTMLResponse:
     """The folium map document of the filtered clusters."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(CLUSTERS_QUERY, filters.params())).all()
+        rows = await queries.shown_clusters(conn, filters.where())
         layers = await map_layers(conn)
     clusters = map_clusters(rows, settings)
     return _framed(build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers))
@@ -156,9 +119,9 @@ async def cluster_map_frame(
     cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
 ) -> HTMLResponse:
     """A small map of one cluster, for its page (shown whatever its status)."""
-    params = {**MapFilters(status=list(STATUSES)).params(), "cluster": cluster_id}
+    where = ClusterFilter(statuses=STATUSES, cluster=cluster_id)
     async with engine.connect() as conn:
-        rows = (await conn.execute(CLUSTERS_QUERY, params)).all()
+        rows = await queries.shown_clusters(conn, where)
     if not rows:
         raise HTTPException(404, "no such report cluster")
     (cluster,) = map_clusters(rows, settings)
@@ -167,7 +130,7 @@ async def cluster_map_frame(
 
 
 def map_clusters(rows: Sequence[Sequence[Any]], settings: Settings) -> list[MapCluster]:
-    """Rows of CLUSTERS_QUERY as the map builder takes them."""
+    """Rows of `queries.shown_clusters` as the map builder takes them."""
     labels = {c.code: c.label_ja for c in settings.reports.categories}
     # Positional unpacking: attribute access on 100,000 rows costs most of a second.
     return [

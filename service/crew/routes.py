@@ -10,11 +10,9 @@ from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gis.clusters import OPEN_STATUSES
-from gis.tables import report_clusters, reports
+from service.crew import queries
 from service.crew.auth import (
     MIN_PASSWORD_LENGTH,
     Account,
@@ -39,7 +37,6 @@ from service.crew.deps import (
     CsrfChecked,
     LoggedIn,
 )
-from service.crew.tables import crew_accounts
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
@@ -284,26 +281,8 @@ async def home(
     app_settings: AppSettings,
 ) -> HTMLResponse:
     """The open report clusters, the most recently reported first (reporters not shown)."""
-    last_at = func.max(reports.c.created_at)
-    query = (
-        select(
-            report_clusters.c.id,
-            report_clusters.c.category,
-            report_clusters.c.status,
-            report_clusters.c.report_count,
-            func.min(reports.c.created_at).label("first_at"),
-            last_at.label("last_at"),
-        )
-        .select_from(
-            report_clusters.outerjoin(reports, reports.c.cluster_id == report_clusters.c.id)
-        )
-        .where(report_clusters.c.status.in_(OPEN_STATUSES))
-        .group_by(report_clusters.c.id)
-        .order_by(last_at.desc().nulls_last(), report_clusters.c.id.desc())
-        .limit(CLUSTER_LIMIT)
-    )
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await queries.open_clusters(conn, CLUSTER_LIMIT)
     clusters = []
     for row in rows:
         category = app_settings.reports.category(row.category)
@@ -338,14 +317,8 @@ async def accounts(
     request: Request, account: AdminUser, session: LoggedIn, engine: Engine
 ) -> HTMLResponse:
     """Admins: every crew account, with its role and whether it is disabled."""
-    query = select(
-        crew_accounts.c.name,
-        crew_accounts.c.role,
-        crew_accounts.c.disabled,
-        crew_accounts.c.created_at,
-    ).order_by(crew_accounts.c.name)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await queries.accounts(conn)
     listed = [
         {
             "name": row.name,

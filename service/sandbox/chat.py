@@ -38,11 +38,10 @@ from fastapi import (
 from fastapi.responses import HTMLResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.deps import AppSettings, Engine
-from service.sandbox import events
+from service.sandbox import events, queries
 from service.sandbox.ids import message_id
 from service.sandbox.standin import LinePlatformStandIn, create_standin_app
 from service.sandbox.webhooks import sign, webhook_body
@@ -79,16 +78,6 @@ PAGE_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-_AREA = text("""
-    SELECT name, ST_AsGeoJSON(geom, 5)::json AS geometry,
-           ST_Y(ST_PointOnSurface(geom)) AS lat, ST_X(ST_PointOnSurface(geom)) AS lon
-    FROM service_area ORDER BY code LIMIT 1
-""")
-_SHELTERS = text("""
-    SELECT name, round(ST_Y(geom)::numeric, 6) AS lat, round(ST_X(geom)::numeric, 6) AS lon
-    FROM shelters WHERE active ORDER BY name
-""")
 
 
 class Resident(BaseModel):
@@ -281,8 +270,8 @@ async def deliveries(
 async def picker_map(conn: AsyncConnection) -> dict[str, Any]:
     """What the location picker draws: the service area (where it opens) and the shelters,
     so a spot can be found with no base map (a closed network has no tiles)."""
-    area = (await conn.execute(_AREA)).first()
-    shelters = [[float(r.lat), float(r.lon), r.name] for r in await conn.execute(_SHELTERS)]
+    area = await queries.service_area(conn)
+    shelters = await queries.shelter_points(conn)
     lat, lon = (area.lat, area.lon) if area is not None else DEFAULT_CENTRE
     return {
         "lat": round(lat, 6),
