@@ -19,7 +19,7 @@ from service.crew import routes as crew_routes
 from service.crew import shelters as crew_shelters
 from service.line import webhook
 from service.metrics import Metrics
-from service.open311 import router as open311_router
+from service.open311.routes import router as open311_router
 from service.runtime import running
 from service.settings import SANDBOX_PATH, Settings
 from service.templating import CREW_TEMPLATES, PUBLIC_TEMPLATES, build_templates
