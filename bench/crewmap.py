@@ -67,6 +67,11 @@ NAIVE_FULL_LIMIT_S = 60.0
 TARGET_MB = 3.0
 TARGET_MS = 1000.0
 ASSET_BASE = "/crew/static"
+# The cluster links the app makes (from its routes) for an app served at the root.
+LINKS = crew_map.ClusterLinks(
+    page=lambda cluster_id: f"/crew/clusters/{cluster_id}",
+    thumbnail=lambda cluster_id: f"/crew/clusters/{cluster_id}/thumbnail",
+)
 JST = timezone(timedelta(hours=9))
 
 
@@ -258,7 +263,7 @@ async def _serve_once(url: str) -> tuple[float, float, int]:
         rows = await crew_queries.shown_clusters(conn, crew_map.MapFilters().where())
         layers = await crew_map.map_layers(conn)
     page = build_crew_map(
-        crew_map.map_clusters(rows, settings), asset_base=ASSET_BASE, layers=layers
+        crew_map.map_clusters(rows, settings, LINKS), asset_base=ASSET_BASE, layers=layers
     )
     elapsed = (time.perf_counter() - started) * 1000
     await engine.dispose()

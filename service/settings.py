@@ -5,10 +5,11 @@ The variable names are a public contract (see README): keep them.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, DirectoryPath, Field
+from pydantic import BaseModel, DirectoryPath, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -257,6 +258,18 @@ class ServerSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, alias="PORT")
+    # The path prefix a reverse proxy serves the app under and strips ("/civic"): links,
+    # redirects and cookies then carry it.
+    root_path: str = Field(default="", alias="ROOT_PATH")
+
+    @field_validator("root_path")
+    @classmethod
+    def _a_path_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"(/[^/\s?#]+)+", value):
+            raise ValueError(
+                f"{value!r} is no path prefix: empty, or like /civic (no / at the end)"
+            )
+        return value
 
     @property
     def base_url(self) -> str:

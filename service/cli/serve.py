@@ -63,7 +63,13 @@ def dev(
         typer.echo(f"  {line}")
     _print_urls(settings)
     # log_config=None: uvicorn's own lines go through configure_logging's handler too.
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        root_path=settings.server.root_path,
+        log_config=None,
+    )
 
 
 @app.command()
@@ -86,7 +92,14 @@ def serve(
     settings.server.host, settings.server.port = host, port
     start_logging(settings)
     _print_urls(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        root_path=settings.server.root_path,
+        proxy_headers=True,
+        log_config=None,
+    )
 
 
 @app.command()

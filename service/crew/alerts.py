@@ -6,6 +6,7 @@ reach, then send. Past alerts are listed with their counts; residents are never 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +20,7 @@ from service.crew.routes import Message
 from service.deps import AppSettings, Engine
 from service.localtime import when
 from service.settings import Settings
-from service.templating import render
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -201,4 +202,5 @@ async def send_alert(
             request, account, session.csrf_token, engine, settings, form=form, error=_invalid(exc)
         )
     request.app.state.outbox.wake()
-    return RedirectResponse(f"/crew/alerts?sent={queued.alert_id}", status_code=303)
+    page = path_for(request, "alerts_page")
+    return RedirectResponse(f"{page}?{urlencode({'sent': queued.alert_id})}", status_code=303)

@@ -19,7 +19,7 @@ from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.photos import LocalPhotoStore
-from service.templating import render
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -83,7 +83,7 @@ async def change_status(
     except reports.WorkflowError as exc:
         raise HTTPException(400, str(exc)) from exc
     request.app.state.outbox.wake()
-    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
 
 def _jpeg(store: LocalPhotoStore, key: str, thumbnail: bool) -> Response:
@@ -127,6 +127,7 @@ async def cluster_photo(
 
 @router.post("/clusters/{cluster_id}/merge")
 async def merge_cluster(
+    request: Request,
     cluster_id: int,
     account: AdminUser,
     _: CsrfChecked,
@@ -139,12 +140,12 @@ async def merge_cluster(
             await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
     except reports.WorkflowError as exc:
         raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
 
 @router.post("/reports/{report_id}/split")
 async def split_report(
-    report_id: int, account: AdminUser, _: CsrfChecked, engine: Engine
+    request: Request, report_id: int, account: AdminUser, _: CsrfChecked, engine: Engine
 ) -> Response:
     """Move one report out into a cluster of its own (a different problem); admins only."""
     try:
@@ -152,4 +153,4 @@ async def split_report(
             new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
     except reports.WorkflowError as exc:
         raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/crew/clusters/{new_id}", status_code=303)
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=new_id), 303)

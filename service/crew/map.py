@@ -2,12 +2,14 @@
 
 The page is a small filter form around an iframe holding the folium map (`/crew/map/frame`),
 so the filters stay in the query string and the map document can carry its own CSP (folium
-writes its set-up as inline script). Every asset comes from this app (`/assets`).
+writes its set-up as inline script). Every asset comes from this app (`/assets`), and every
+link is made from the routes' names, so the map works under a reverse proxy's path prefix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -23,9 +25,8 @@ from service.crew.queries import ClusterFilter
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
-from service.templating import render
+from service.templating import path_for, path_maker, render
 
-ASSET_BASE = "/assets"
 # The map document only: folium's set-up is inline script and style.
 MAP_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -97,26 +98,30 @@ async def crew_map(
             "statuses": STATUSES,
             "categories": categories,
             "filters": filters,
-            "frame_url": "/crew/map/frame?" + request.url.query,
+            "frame_url": path_for(request, "crew_map_frame") + "?" + request.url.query,
         },
     )
 
 
 @router.get("/map/frame", response_class=HTMLResponse)
 async def crew_map_frame(
-    user: CrewUser, engine: Engine, settings: AppSettings, filters: Annotated[MapFilters, Depends()]
+    request: Request,
+    user: CrewUser,
+    engine: Engine,
+    settings: AppSettings,
+    filters: Annotated[MapFilters, Depends()],
 ) -> HTMLResponse:
     """The folium map document of the filtered clusters."""
     async with engine.connect() as conn:
         rows = await queries.shown_clusters(conn, filters.where())
         layers = await map_layers(conn)
-    clusters = map_clusters(rows, settings)
-    return _framed(build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers))
+    clusters = map_clusters(rows, settings, ClusterLinks.of(request))
+    return _framed(build_crew_map(clusters, asset_base=_asset_base(request), layers=layers))
 
 
 @router.get("/clusters/{cluster_id}/map", response_class=HTMLResponse)
 async def cluster_map_frame(
-    cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
+    request: Request, cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
 ) -> HTMLResponse:
     """A small map of one cluster, for its page (shown whatever its status)."""
     where = ClusterFilter(statuses=STATUSES, cluster=cluster_id)
@@ -124,12 +129,34 @@ async def cluster_map_frame(
         rows = await queries.shown_clusters(conn, where)
     if not rows:
         raise HTTPException(404, "no such report cluster")
-    (cluster,) = map_clusters(rows, settings)
-    page = build_crew_map([cluster], asset_base=ASSET_BASE, centre=(cluster.lon, cluster.lat))
-    return _framed(page)
+    (cluster,) = map_clusters(rows, settings, ClusterLinks.of(request))
+    centre = (cluster.lon, cluster.lat)
+    return _framed(build_crew_map([cluster], asset_base=_asset_base(request), centre=centre))
 
 
-def map_clusters(rows: Sequence[Sequence[Any]], settings: Settings) -> list[MapCluster]:
+def _asset_base(request: Request) -> str:
+    return path_for(request, "assets", path="")
+
+
+@dataclass(frozen=True)
+class ClusterLinks:
+    """Where the map's popups link, by cluster id: the cluster's page and its thumbnail."""
+
+    page: Callable[[int], str]
+    thumbnail: Callable[[int], str]
+
+    @classmethod
+    def of(cls, request: Request) -> ClusterLinks:
+        """The app's own cluster pages and thumbnails, as `request` reaches the app."""
+        return cls(
+            page=path_maker(request, "cluster_page", "cluster_id"),
+            thumbnail=path_maker(request, "cluster_thumbnail", "cluster_id"),
+        )
+
+
+def map_clusters(
+    rows: Sequence[Sequence[Any]], settings: Settings, links: ClusterLinks
+) -> list[MapCluster]:
     """Rows of `queries.shown_clusters` as the map builder takes them."""
     labels = {c.code: c.label_ja for c in settings.reports.categories}
     # Positional unpacking: attribute access on 100,000 rows costs most of a second.
@@ -143,8 +170,8 @@ def map_clusters(rows: Sequence[Sequence[Any]], settings: Settings) -> list[MapC
             report_count=count,
             first_at=first_at,
             last_at=last_at,
-            thumbnail_url=f"/crew/clusters/{cluster_id}/thumbnail" if photo else None,
-            detail_url=f"/crew/clusters/{cluster_id}",
+            thumbnail_url=links.thumbnail(cluster_id) if photo else None,
+            detail_url=links.page(cluster_id),
         )
         for cluster_id, category, status, count, lon, lat, first_at, last_at, photo in rows
     ]

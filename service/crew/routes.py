@@ -25,10 +25,7 @@ from service.crew.auth import (
     open_session,
 )
 from service.crew.deps import (
-    COOKIE_PATH,
     LOGIN_CSRF_COOKIE,
-    LOGIN_PATH,
-    PASSWORD_PATH,
     SESSION_COOKIE,
     AdminUser,
     CrewConfig,
@@ -36,6 +33,10 @@ from service.crew.deps import (
     CrewUser,
     CsrfChecked,
     LoggedIn,
+    cookie_path,
+    crew_home,
+    login_path,
+    password_path,
 )
 from service.deps import AppSettings, Engine
 from service.line.report_messages import STATUS_LABELS
@@ -43,7 +44,6 @@ from service.localtime import when
 from service.settings import CrewSettings
 from service.templating import render
 
-HOME_PATH = "/crew/"
 CLUSTER_LIMIT = 200
 # Japan keeps one offset all year.
 
@@ -95,11 +95,12 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _local_target(target: str) -> str:
+def _local_target(request: Request, target: str) -> str:
     # Back to a crew page only: never to another site ("//host", "/\\host") after a login.
-    if target.startswith(HOME_PATH) and target.isprintable():
+    home = crew_home(request)
+    if target.startswith(home) and target.isprintable():
         return target
-    return HOME_PATH
+    return home
 
 
 def _login_page(
@@ -114,13 +115,13 @@ def _login_page(
     response = _page(
         request,
         "login.html",
-        {"csrf_token": csrf_token, "next_path": _local_target(next_path), "error": error},
+        {"csrf_token": csrf_token, "next_path": _local_target(request, next_path), "error": error},
         status_code,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         csrf_token,
-        path=LOGIN_PATH,
+        path=login_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -132,7 +133,7 @@ def _login_page(
 async def login_form(
     request: Request,
     settings: CrewConfig,
-    next_path: Annotated[str, Query(alias="next")] = HOME_PATH,
+    next_path: Annotated[str, Query(alias="next")] = "",
 ) -> HTMLResponse:
     """The login form."""
     return _login_page(request, settings, next_path)
@@ -161,7 +162,7 @@ async def login(
     name: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
-    next_path: Annotated[str, Form(alias="next")] = HOME_PATH,
+    next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Sign in: a session cookie and on to `next` (or to the password page first)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -177,20 +178,23 @@ async def login(
     if signed_in is None:
         return _login_page(request, settings, next_path, WRONG_LOGIN, 401)
     account, token = signed_in
-    target = PASSWORD_PATH if account.must_change_password else _local_target(next_path)
+    if account.must_change_password:
+        target = password_path(request)
+    else:
+        target = _local_target(request, next_path)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=int(settings.session_hours * 3600),
-        path=COOKIE_PATH,
+        path=cookie_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
     )
     redirect.delete_cookie(
         LOGIN_CSRF_COOKIE,
-        path=LOGIN_PATH,
+        path=login_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -199,14 +203,16 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(session: CsrfChecked, engine: Engine, settings: CrewConfig) -> Response:
+async def logout(
+    request: Request, session: CsrfChecked, engine: Engine, settings: CrewConfig
+) -> Response:
     """Sign out: the session ends on the server, and the cookie is removed."""
     async with engine.begin() as conn:
         await close_session(conn, session.token)
-    redirect = RedirectResponse(LOGIN_PATH, status_code=303)
+    redirect = RedirectResponse(login_path(request), status_code=303)
     redirect.delete_cookie(
         SESSION_COOKIE,
-        path=COOKIE_PATH,
+        path=cookie_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -269,7 +275,7 @@ async def password(
         return _password_page(request, session, PASSWORD_WEAK, 400)
     if proven is None:
         return _password_page(request, session, WRONG_CURRENT, 400)
-    return RedirectResponse(HOME_PATH, status_code=303)
+    return RedirectResponse(crew_home(request), status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)

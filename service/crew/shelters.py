@@ -7,6 +7,7 @@ designated for a hazard or in a town), declare the disaster's hazard, and end th
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,11 +21,10 @@ from service.crew.routes import Message
 from service.deps import Engine
 from service.line.messages import status_label
 from service.localtime import when
-from service.templating import render
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
-PAGE = "/crew/shelters"
 NO_HAZARD = "none"
 # Hazard declarations shown on the page: a disaster's day, not the archive (`civic shelter
 # history` has more).
@@ -42,6 +42,12 @@ def _hazards(hazards: frozenset[ShelterHazard]) -> str:
 def _actor(account: Account) -> str:
     """Who made a change, as the logs keep it."""
     return f"crew:{account.name}"
+
+
+def _back(request: Request, **counts: int) -> RedirectResponse:
+    """Back to the shelters page (see other), saying how many sites changed."""
+    page = path_for(request, "crew_shelters")
+    return RedirectResponse(f"{page}?{urlencode(counts)}" if counts else page, status_code=303)
 
 
 async def _ticked(request: Request) -> list[str]:
@@ -129,7 +135,7 @@ async def _page(
     )
 
 
-@router.get("/shelters", response_class=HTMLResponse)
+@router.get("/shelters", response_class=HTMLResponse, name="crew_shelters")
 async def shelters_page(
     request: Request,
     account: CrewUser,
@@ -170,7 +176,7 @@ async def set_shelter_status(
         return await _page(
             request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
         )
-    return RedirectResponse(f"{PAGE}?changed={len(done)}", status_code=303)
+    return _back(request, changed=len(done))
 
 
 @router.post("/shelters/clear")
@@ -194,7 +200,7 @@ async def clear_shelter_status(
         return await _page(
             request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
         )
-    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
+    return _back(request, cleared=len(done))
 
 
 @router.post("/shelters/end")
@@ -216,7 +222,7 @@ async def end_disaster(
     async with engine.begin() as conn:
         done = await shelter_status.clear_all(conn, actor=_actor(account))
         await shelter_status.clear_hazard(conn, actor=_actor(account))
-    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
+    return _back(request, cleared=len(done))
 
 
 @router.post("/shelters/hazard")
@@ -237,4 +243,4 @@ async def set_active_hazard(
                 await shelter_status.declare_hazard(conn, chosen, actor=_actor(account))
     except shelter_status.StatusError as exc:
         return await _page(request, account, session.csrf_token, engine, error=_invalid(exc))
-    return RedirectResponse(PAGE, status_code=303)
+    return _back(request)

@@ -150,11 +150,13 @@ def _start(since: int | None, shown: int) -> int:
     return since
 
 
-async def _post_webhook(settings: Settings, event: dict[str, Any]) -> None:
+async def _post_webhook(request: Request, settings: Settings, event: dict[str, Any]) -> None:
+    # Straight to this app's server, as LINE would post (not through a proxy's path prefix:
+    # the server adds its root_path itself).
     body = webhook_body([event])
     async with httpx.AsyncClient(trust_env=False) as client:
         response = await client.post(
-            settings.server.base_url + "/line/webhook",
+            settings.server.base_url + request.app.url_path_for("line_webhook"),
             content=body,
             headers={
                 "Content-Type": "application/json",
@@ -178,7 +180,7 @@ async def _say(
     before = len(standin.delivered(who.user_id))
     start = _start(who.since, before)
     event = make_event(standin)
-    await _post_webhook(settings, event)
+    await _post_webhook(request, settings, event)
     try:
         delivered = await asyncio.to_thread(
             standin.wait_for_deliveries, before + 1, who.user_id, who.timeout
@@ -283,7 +285,7 @@ async def picker_map(conn: AsyncConnection) -> dict[str, Any]:
     }
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse, name="sandbox_page")
 async def page(request: Request, engine: Engine) -> HTMLResponse:
     """The chat page: a LINE-like chat with the bot, in the browser."""
     async with engine.connect() as conn:
