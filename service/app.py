@@ -33,10 +33,12 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app. Pools, the LINE client and the inbox workers open in its lifespan.
 
     In sandbox mode (no LINE credentials) the app also serves the LINE platform stand-in
-    under /sandbox/line and talks to it over HTTP, exactly as it would talk to LINE.
+    under /sandbox/line and talks to it over HTTP, exactly as it would talk to LINE. Raises
+    SettingsError, naming the variable and the entry, for a list setting it cannot run with.
     """
     if not settings.database.url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
+    settings.check()
 
     # This app's own counters: never the global registry, as one process may hold several apps.
     metrics = Metrics()

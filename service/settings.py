@@ -1,6 +1,9 @@
 """Configuration from the environment, one class per concern.
 
-The variable names are a public contract (see README): keep them.
+The variable names are a public contract (see README): keep them. A value of the wrong type
+is refused when the settings are read (pydantic); the list settings (REPORT_CATEGORIES,
+ALERT_TOPICS, ALERT_DEFAULT_TOPICS) are checked entry by entry by `Settings.check`, which
+`create_app` and the `civic` command run before anything starts.
 """
 
 from __future__ import annotations
@@ -117,15 +120,36 @@ class Category(BaseModel):
         return self.label_ja if lang == "ja" else self.label_en
 
 
-def parse_labelled(spec: str) -> list[Category]:
-    """Parse "code=日本語|English;code=…" into labelled codes, in order."""
-    found = []
+class SettingsError(ValueError):
+    """A setting the service cannot run with; the message names the variable and the entry."""
+
+
+LABEL_MAX = 20  # LINE's limit on a quick reply's label
+
+
+def parse_labelled(spec: str, variable: str) -> list[Category]:
+    """Parse "code=日本語|English;code=…" into labelled codes, in order. Raises SettingsError
+    naming `variable` and the entry for an entry without "=", an empty code or label, a label
+    over 20 characters, or a code given twice."""
+    found: list[Category] = []
     for item in filter(None, (part.strip() for part in spec.split(";"))):
-        code, _, labels = item.partition("=")
-        label_ja, _, label_en = labels.partition("|")
-        found.append(
-            Category(code=code.strip(), label_ja=label_ja.strip(), label_en=label_en.strip())
-        )
+        code, equals, labels = (part.strip() for part in item.partition("="))
+        label_ja, _, label_en = (part.strip() for part in labels.partition("|"))
+        form = "write code=日本語|English, entries separated by ;"
+        problem = None
+        if not equals:
+            problem = f"has no '=': {form}"
+        elif not code:
+            problem = f"has an empty code: {form}"
+        elif not label_ja or not label_en:
+            problem = f"has an empty {'Japanese' if not label_ja else 'English'} label: {form}"
+        elif len(longest := max(label_ja, label_en, key=len)) > LABEL_MAX:
+            problem = f"has a label of {len(longest)} characters: at most {LABEL_MAX} fit LINE"
+        elif any(c.code == code for c in found):
+            problem = f"repeats the code {code!r}: each code once"
+        if problem:
+            raise SettingsError(f"{variable}: the entry {item!r} {problem}")
+        found.append(Category(code=code, label_ja=label_ja, label_en=label_en))
     return found
 
 
@@ -160,7 +184,12 @@ class ReportSettings(BaseSettings):
     @cached_property
     def categories(self) -> list[Category]:
         """The configured categories, in menu order (parsed once: asked for on every event)."""
-        return parse_labelled(self.categories_spec)
+        return parse_labelled(self.categories_spec, "REPORT_CATEGORIES")
+
+    def check(self) -> None:
+        """Refuse a REPORT_CATEGORIES the service cannot run with (SettingsError)."""
+        if not self.categories:
+            raise SettingsError("REPORT_CATEGORIES: no category (residents could not report)")
 
     def category(self, code: str) -> Category | None:
         """The category with this code, if configured."""
@@ -212,7 +241,18 @@ class AlertSettings(BaseSettings):
     @cached_property
     def topics(self) -> list[Category]:
         """The configured topics, in menu order."""
-        return parse_labelled(self.topics_spec)
+        return parse_labelled(self.topics_spec, "ALERT_TOPICS")
+
+    def check(self) -> None:
+        """Refuse a bad ALERT_TOPICS, or an ALERT_DEFAULT_TOPICS entry that is not one of its
+        topics (SettingsError). No topic at all is allowed: alerts are then off."""
+        known = [topic.code for topic in self.topics]
+        for code in filter(None, (part.strip() for part in self.default_topics.split(","))):
+            if code not in known:
+                raise SettingsError(
+                    f"ALERT_DEFAULT_TOPICS: {code!r} is not a topic of ALERT_TOPICS "
+                    f"({', '.join(known) or 'none configured'})"
+                )
 
 
 class Open311Settings(BaseSettings):
@@ -266,9 +306,7 @@ class ServerSettings(BaseSettings):
     @classmethod
     def _a_path_prefix(cls, value: str) -> str:
         if value and not re.fullmatch(r"(/[^/\s?#]+)+", value):
-            raise ValueError(
-                f"{value!r} is no path prefix: empty, or like /civic (no / at the end)"
-            )
+            raise ValueError("not a path prefix: leave it empty, or write one like /civic")
         return value
 
     @property
@@ -313,6 +351,12 @@ class Settings(BaseModel):
             pages=PageSettings(),
             server=ServerSettings(),
         )
+
+    def check(self) -> None:
+        """Refuse list settings the service cannot run with: SettingsError naming the variable
+        and the entry (the other settings were checked when read)."""
+        self.reports.check()
+        self.alerts.check()
 
     @property
     def line_api_url(self) -> str:

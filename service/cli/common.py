@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from service import localdb
 from service.logs import configure_logging
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 T = TypeVar("T")
 
@@ -20,8 +21,21 @@ CrsOption = Annotated[
 
 
 def load_settings() -> Settings:
-    """The settings from the environment."""
-    return Settings.from_env()
+    """The settings from the environment. A setting the service cannot run with stops the
+    command with exit status 2 and one line per bad variable, naming it (no traceback)."""
+    try:
+        settings = Settings.from_env()
+        settings.check()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = ".".join(str(part) for part in error["loc"])
+            problem = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {variable}: {problem} (got {error['input']!r})", err=True)
+        raise typer.Exit(2) from exc
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings
 
 
 def database_url(settings: Settings) -> str:
