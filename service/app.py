@@ -17,6 +17,7 @@ from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.crew import shelters as crew_shelters
+from service.errors import install_error_handlers
 from service.line import webhook
 from service.metrics import Metrics
 from service.open311.routes import router as open311_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="civic-gis", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    install_error_handlers(app)
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(crew_routes.router)

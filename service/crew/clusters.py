@@ -14,11 +14,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gis.clusters import STATUSES
 from service import reports
 from service.crew import queries
+from service.crew.auth import Account, Session
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
+from service.crew.routes import Message, invalid_form
 from service.deps import AppSettings, Engine
+from service.errors import show_errors_on
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.photos import LocalPhotoStore
+from service.settings import Settings
 from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
@@ -34,10 +38,26 @@ async def cluster_page(
     settings: AppSettings,
 ) -> HTMLResponse:
     """Everything a crew needs to work one problem."""
+    page = await _page(request, cluster_id, account, session, engine, settings)
+    if page is None:
+        raise HTTPException(404, "no such report cluster")
+    return page
+
+
+async def _page(
+    request: Request,
+    cluster_id: int,
+    account: Account,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+    error: Message | None = None,
+) -> HTMLResponse | None:
+    """The cluster's page (None when there is no such cluster), showing `error` if given."""
     async with engine.connect() as conn:
         cluster = await queries.cluster(conn, cluster_id)
         if cluster is None:
-            raise HTTPException(404, "no such report cluster")
+            return None
         filed = await queries.cluster_reports(conn, cluster_id)
         history = await queries.cluster_history(conn, cluster_id)
     category = settings.reports.category(cluster.category)
@@ -47,6 +67,7 @@ async def cluster_page(
         {
             "account": account,
             "csrf_token": session.csrf_token,
+            "error": error,
             "cluster": cluster,
             "category": (category.label_ja, category.label_en) if category else None,
             "status_label": STATUS_LABELS[cluster.status],
@@ -58,30 +79,47 @@ async def cluster_page(
     )
 
 
+def _show_errors(
+    request: Request,
+    cluster_id: int | None,
+    account: Account,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    """A WorkflowError is shown on the cluster's page (when it exists)."""
+
+    async def page(exc: Exception) -> Response | None:
+        if cluster_id is None:
+            return None
+        error = invalid_form(exc)
+        return await _page(request, cluster_id, account, session, engine, settings, error=error)
+
+    show_errors_on(request, page)
+
+
 @router.post("/clusters/{cluster_id}/status")
 async def change_status(
     request: Request,
     cluster_id: int,
     account: CrewUser,
-    _: CsrfChecked,
+    session: CsrfChecked,
     engine: Engine,
     settings: AppSettings,
     status: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Change the status; every resident who reported the problem is told."""
-    try:
-        async with engine.begin() as conn:
-            await reports.change_status(
-                conn,
-                cluster_id,
-                status,
-                actor=f"crew:{account.name}",
-                note=note.strip(),
-                settings=settings.reports,
-            )
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        await reports.change_status(
+            conn,
+            cluster_id,
+            status,
+            actor=f"crew:{account.name}",
+            note=note.strip(),
+            settings=settings.reports,
+        )
     request.app.state.outbox.wake()
     return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
@@ -130,27 +168,31 @@ async def merge_cluster(
     request: Request,
     cluster_id: int,
     account: AdminUser,
-    _: CsrfChecked,
+    session: CsrfChecked,
     engine: Engine,
+    settings: AppSettings,
     other: Annotated[int, Form()],
 ) -> Response:
     """Merge cluster `other` (the same problem filed apart) into this one; admins only."""
-    try:
-        async with engine.begin() as conn:
-            await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
     return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
 
 @router.post("/reports/{report_id}/split")
 async def split_report(
-    request: Request, report_id: int, account: AdminUser, _: CsrfChecked, engine: Engine
+    request: Request,
+    report_id: int,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    settings: AppSettings,
 ) -> Response:
     """Move one report out into a cluster of its own (a different problem); admins only."""
-    try:
-        async with engine.begin() as conn:
-            new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    async with engine.connect() as conn:
+        cluster_id = await queries.report_cluster(conn, report_id)
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
     return RedirectResponse(path_for(request, "cluster_page", cluster_id=new_id), 303)

@@ -72,6 +72,8 @@ class CrewRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def with_headers(request: Request) -> Response:
+            # A domain error is answered outside the route (service/errors.py): with these.
+            request.state.route_headers = SECURITY_HEADERS
             try:
                 response = await handler(request)
             except HTTPException as exc:

@@ -88,6 +88,7 @@ _FACILITIES = text("""
     FROM facilities WHERE active ORDER BY id
 """)
 
+_REPORT_CLUSTER = text("SELECT cluster_id FROM reports WHERE id = :id")
 _CLUSTER = text("""
     SELECT c.id, c.category, c.status, c.report_count, ST_X(c.geom) AS lon,
            ST_Y(c.geom) AS lat, c.created_at
@@ -185,6 +186,12 @@ async def accounts(conn: AsyncConnection) -> Sequence[AnyRow]:
 async def cluster(conn: AsyncConnection, cluster_id: int) -> AnyRow | None:
     """One cluster: id, category, status, report_count, lon, lat, created_at."""
     return (await conn.execute(_CLUSTER, {"id": cluster_id})).first()
+
+
+async def report_cluster(conn: AsyncConnection, report_id: int) -> int | None:
+    """The cluster a report belongs to (None: no such report)."""
+    found = (await conn.execute(_REPORT_CLUSTER, {"id": report_id})).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 async def cluster_reports(conn: AsyncConnection, cluster_id: int) -> Sequence[AnyRow]:

@@ -39,6 +39,7 @@ from service.crew.deps import (
     password_path,
 )
 from service.deps import AppSettings, Engine
+from service.errors import show_errors_on
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.settings import CrewSettings
@@ -55,6 +56,11 @@ class Message(NamedTuple):
 
     ja: str
     en: str
+
+
+def invalid_form(exc: Exception) -> Message:
+    """The notice of a form the domain refused (its error says what was wrong)."""
+    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
 
 
 WRONG_LOGIN = Message("名前またはパスワードが違います。", "Wrong name or password.")
@@ -83,6 +89,16 @@ def _throttled(exc: Throttled) -> Message:
         "お試しください。",
         f"Too many failed logins. Please try again in {minutes} minutes.",
     )
+
+
+def _refusal(exc: Exception) -> Message:
+    """What the login and password pages say when the login throttle or the password policy
+    refuses (service/errors.py sets the status)."""
+    if isinstance(exc, Throttled):
+        return _throttled(exc)
+    if isinstance(exc, WeakPassword):
+        return PASSWORD_WEAK
+    return Message(str(exc), str(exc))
 
 
 def _page(
@@ -168,13 +184,13 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_page(request, settings, next_path, FORM_EXPIRED, 403)
-    try:
-        async with engine.begin() as conn:
-            signed_in = await _sign_in(conn, request, name.strip(), password, settings)
-    except Throttled as exc:
-        response = _login_page(request, settings, next_path, _throttled(exc), 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+
+    async def refused(exc: Exception) -> Response:
+        return _login_page(request, settings, next_path, _refusal(exc))
+
+    show_errors_on(request, refused)
+    async with engine.begin() as conn:
+        signed_in = await _sign_in(conn, request, name.strip(), password, settings)
     if signed_in is None:
         return _login_page(request, settings, next_path, WRONG_LOGIN, 401)
     account, token = signed_in
@@ -258,21 +274,19 @@ async def password(
     if new_password == current_password:
         return _password_page(request, session, PASSWORD_UNCHANGED, 400)
     account = session.account
-    try:
-        async with engine.begin() as conn:
-            # The current password goes through the login throttle: a stolen session
-            # cannot be used to guess it.
-            proven = await authenticate(
-                conn, account.name, current_password, _client_ip(request), settings=settings
-            )
-            if proven is not None:
-                await change_password(conn, account.id, new_password, keep_token=session.token)
-    except Throttled as exc:
-        response = _password_page(request, session, _throttled(exc), 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except WeakPassword:
-        return _password_page(request, session, PASSWORD_WEAK, 400)
+
+    async def refused(exc: Exception) -> Response:
+        return _password_page(request, session, _refusal(exc))
+
+    show_errors_on(request, refused)
+    async with engine.begin() as conn:
+        # The current password goes through the login throttle: a stolen session cannot
+        # be used to guess it.
+        proven = await authenticate(
+            conn, account.name, current_password, _client_ip(request), settings=settings
+        )
+        if proven is not None:
+            await change_password(conn, account.id, new_password, keep_token=session.token)
     if proven is None:
         return _password_page(request, session, WRONG_CURRENT, 400)
     return RedirectResponse(crew_home(request), status_code=303)

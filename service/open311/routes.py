@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.exceptions import HTTPException
 
 from service import apikeys
@@ -19,8 +18,6 @@ from service.open311.formats import (
     FORMATS,
     Fmt,
     Open311Error,
-    error_response,
-    format_of,
     not_a_service,
     render,
     request_item,
@@ -31,30 +28,15 @@ from service.open311.queries import find_requests, request_for_token
 from service.settings import Category, Settings
 
 
-class Open311Route(APIRoute):
-    """An APIRoute that refuses an unknown format suffix and answers an Open311Error in the
-    spec's format."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, with the format check and the error rendering."""
-        handler = super().get_route_handler()
-
-        async def in_spec_format(request: Request) -> Response:
-            fmt = format_of(request)
-            asked = request.path_params.get("fmt")
-            try:
-                if asked is not None and asked not in FORMATS:
-                    raise Open311Error(
-                        404, [f"format {shown(asked)} is not served: use .json or .xml"]
-                    )
-                return await handler(request)
-            except Open311Error as error:
-                return error_response(fmt, error)
-
-        return in_spec_format
+def _served_format(request: Request) -> None:
+    """Refuse a format suffix other than .json and .xml (before any other check)."""
+    asked = request.path_params.get("fmt")
+    if asked is not None and asked not in FORMATS:
+        raise Open311Error(404, [f"format {shown(asked)} is not served: use .json or .xml"])
 
 
-router = APIRouter(prefix="/open311/v2", route_class=Open311Route, tags=["open311"])
+# Errors come in the spec's format: service/errors.py answers every Open311Error.
+router = APIRouter(prefix="/open311/v2", dependencies=[Depends(_served_format)], tags=["open311"])
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 
 
