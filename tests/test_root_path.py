@@ -12,10 +12,7 @@ and the sandbox chat (whose scripts make the URLs they fetch) run in Chromium.
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,7 @@ from service import localdb, reports
 from service.photos import LocalPhotoStore, process_photo
 from service.settings import DatabaseSettings, Settings
 from tests.conftest import RunningApp, _copy
-from tests.servers import free_port, serve
+from tests.servers import serve
 
 # tests.test_browser skips this module, saying why, when Chromium or Playwright is missing.
 from tests.test_browser import (
@@ -51,7 +48,7 @@ from tests.test_browser import (
 )
 from tests.test_crew_auth import PASSWORD, _add_ready, _db, _url
 from tests.test_reports_chat import jpeg
-from tests.test_sandbox_chat import _wait_until_up
+from tests.test_sandbox_chat import civic_serve_sandbox
 
 __all__ = ["chromium"]  # fixtures used here
 
@@ -117,43 +114,15 @@ def prefixed(
     """`civic serve --sandbox` with ROOT_PATH=/civic on a copy of the Kita-ku data, behind
     the path-prefix proxy."""
     database_url = _copy(cluster, kita_template)
-    port = free_port()
     work = tmp_path_factory.mktemp("prefixed")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "PHOTO_DIR": str(work / "photos"),
-        "ROOT_PATH": PREFIX,
-        # Plain HTTP on loopback, as `civic dev` runs: the cookie may come back.
-        "CREW_COOKIE_SECURE": "false",
-        "INBOX_POLL_SECONDS": "0.2",
-        "OUTBOX_POLL_SECONDS": "0.2",
-    }
-    log = work / "app.log"
-    command = [sys.executable, "-m", "service", "serve", "--sandbox"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        upstream = f"http://127.0.0.1:{port}"
-        _wait_until_up(upstream, process, log)
+    # Plain HTTP on loopback, as `civic dev` runs: the session cookie may come back.
+    env = {"ROOT_PATH": PREFIX, "CREW_COOKIE_SECURE": "false"}
+    with civic_serve_sandbox(database_url, work, **env) as upstream:
         settings = Settings.from_env().model_copy(
             update={"database": DatabaseSettings(DATABASE_URL=database_url)}
         )
         with serve(path_prefix_proxy(upstream, PREFIX)) as proxy:
             yield Prefixed(RunningApp(url=proxy + PREFIX, settings=settings), work / "photos")
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def _file(prefixed: Prefixed, category: str, place: tuple[float, float]) -> int:
