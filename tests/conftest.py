@@ -15,8 +15,8 @@ from sqlalchemy import Engine, create_engine
 
 from service import bundled, localdb
 from service.app import create_app
-from service.line.sandbox import LinePlatformStandIn, create_standin_app
 from service.migrations import upgrade
+from service.sandbox import LinePlatformStandIn, create_standin_app
 from service.settings import DataSettings
 from tests.utils.app import TEST_TOKEN, RunningApp, make_settings
 from tests.utils.database import copy_database

@@ -23,13 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from typer.testing import CliRunner
 
-from service import alerts
+from service import alerts, sandbox
 from service.cli import app as cli_app
-from service.line import sandbox
 from service.line.area_messages import CONSENT_VERSION, alert_message
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic

@@ -14,18 +14,22 @@ the module is skipped, saying what is missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from tests.utils.app import RunningApp
-from tests.utils.chromium import TIMEOUT_MS, console_error, skip_without_chromium
-from tests.utils.crew import PASSWORD, add_ready_account
+from tests.utils.chromium import (
+    TIMEOUT_MS,
+    category_label,
+    console_error,
+    log_in,
+    off_loop,
+    skip_without_chromium,
+)
 from tests.utils.database import in_transaction
 
 skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
@@ -45,15 +49,6 @@ PLACES = {
     "mirror_sign": (139.7607, 35.7381),  # Tabata
 }
 
-T = TypeVar("T")
-
-
-def _off_loop(work: Callable[[], T]) -> T:
-    """Run `work` in a thread of its own: the Playwright sync API keeps an asyncio loop on
-    this thread, so the fixtures' `asyncio.run` would refuse to start here."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(work).result()
-
 
 def _seed(app: RunningApp) -> dict[str, int]:
     """One open report cluster at each of PLACES (the road one filed by RESIDENT over LINE);
@@ -67,12 +62,7 @@ def _seed(app: RunningApp) -> dict[str, int]:
             ids[category] = (await reports.submit_report(conn, new, 30)).cluster_id
         return ids
 
-    return _off_loop(lambda: in_transaction(app.database_url, work))
-
-
-def _label(app: RunningApp, code: str) -> str:
-    """The category's Japanese label: the marker's title (a tooltip) on the map."""
-    return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
+    return off_loop(lambda: in_transaction(app.database_url, work))
 
 
 @pytest.fixture
@@ -95,16 +85,6 @@ def requested(context: BrowserContext) -> list[str]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
-
-
-def _log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
-    """A fresh account logs in through the login form and lands on the crew home."""
-    _off_loop(lambda: add_ready_account(app, name))
-    page.goto(app.url + "/crew/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(app.url + "/crew/")
 
 
 def _map_frame(page: Page, app: RunningApp) -> Frame:
@@ -136,7 +116,7 @@ def _same_origin(urls: list[str], app: RunningApp) -> list[str]:
 
 
 def test_login_form_lands_on_the_crew_home(running_app: RunningApp, page: Page) -> None:
-    _log_in(page, running_app)
+    log_in(page, running_app)
     expect(page.locator("h1")).to_contain_text("対応中の通報")
     expect(page.locator("header nav")).to_contain_text("tanaka")
 
@@ -152,7 +132,7 @@ def test_map_shows_every_cluster_with_no_base_map(
         lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
     ids = _seed(running_app)
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
 
     frame.wait_for_function(f"({_REPRESENTED})() === {len(ids)}", timeout=TIMEOUT_MS)
@@ -160,7 +140,9 @@ def test_map_shows_every_cluster_with_no_base_map(
     badges = frame.locator(".leaflet-marker-pane .crew-badge")
     expect(badges).to_have_count(len(ids))
     for category in ids:
-        titled = f'.leaflet-marker-pane .crew-badge[title="{_label(running_app, category)}"]'
+        titled = (
+            f'.leaflet-marker-pane .crew-badge[title="{category_label(running_app, category)}"]'
+        )
         expect(frame.locator(titled)).to_have_count(1)
     # No tile layer by default (a closed network has no tiles), and still the markers show.
     assert frame.locator(".leaflet-tile").count() == 0
@@ -176,9 +158,9 @@ def test_map_shows_every_cluster_with_no_base_map(
 
 def test_the_first_click_on_a_marker_opens_its_popup(running_app: RunningApp, page: Page) -> None:
     _seed(running_app)
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
-    frame.locator(f'.crew-badge[title="{_label(running_app, "road")}"]').click()
+    frame.locator(f'.crew-badge[title="{category_label(running_app, "road")}"]').click()
     expect(frame.locator(".leaflet-popup-content a")).to_be_visible(timeout=2_000)
 
 
@@ -188,10 +170,10 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     standin.add_user(RESIDENT)
     ids = _seed(running_app)
     road = ids["road"]
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
 
-    marker = frame.locator(f'.crew-badge[title="{_label(running_app, "road")}"]')
+    marker = frame.locator(f'.crew-badge[title="{category_label(running_app, "road")}"]')
     link = frame.locator(".leaflet-popup-content a")
     marker.click()
     expect(link).to_be_visible()
@@ -210,7 +192,7 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     expect(page.locator("main table tbody")).to_contain_text("crew:tanaka")
     expect(page.locator("main table tbody")).to_contain_text("本日補修します")
 
-    delivery = _off_loop(lambda: standin.wait_for_deliveries(1, RESIDENT))[0]
+    delivery = off_loop(lambda: standin.wait_for_deliveries(1, RESIDENT))[0]
     text = delivery.messages[0]["text"]
     assert "対応中" in text and "本日補修します" in text
     # Login, map, frame, popup and cluster page: nothing asked of any other origin.

@@ -24,8 +24,7 @@ from service.crew.auth import (
     authenticate,
     create_account,
 )
-from service.crew.settings import CrewSettings
-from service.settings import ReportSettings
+from service.settings import CrewSettings, ReportSettings
 from tests.utils.app import RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import PASSWORD, Browser, add_ready_account

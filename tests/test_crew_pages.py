@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
 from service.photos import LocalPhotoStore, process_photo
+from service.sandbox import LinePlatformStandIn
 from tests.utils.app import RunningApp
 from tests.utils.crew import Browser, logged_in
 from tests.utils.crewmap import data_block, decode

@@ -1,5 +1,5 @@
-"""The crew map page (gis/crewmap.py): offline assets, size at 100k reports, the embedded data,
-escaping, layers, status colours. No database needed."""
+"""The crew map page (service/crew/map_page.py): offline assets, size at 100k reports, the
+embedded data, escaping, layers, status colours. No database needed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from folium import plugins
 
 from bench.crewmap import synthetic_clusters
 from gis.clusters import STATUSES
-from gis.crewmap import (
+from service.crew.map_page import (
     DEFAULT_STATUS_COLOURS,
     LAYER_BOUNDARY,
     LAYER_HAZARDS,

@@ -19,19 +19,14 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gis import load, nearby
-from gis.crewmap import LAYER_FACILITIES, build_crew_map
+from gis.facilities import Dataset, FacilityCategory
 from gis.sources.boundary import read_area_geojson
 from gis.sources.errors import SourceError
-from gis.sources.facilities import (
-    Dataset,
-    FacilityCategory,
-    FacilityFile,
-    normalise_city_code,
-    read_facilities_csv,
-)
+from gis.sources.facilities import FacilityFile, normalise_city_code, read_facilities_csv
+from service import sandbox
 from service.crew.map import map_layers
-from service.line import sandbox
-from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
+from service.crew.map_page import LAYER_FACILITIES, build_crew_map
+from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic

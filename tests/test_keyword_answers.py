@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.line.keywords import KeywordError, load_keywords
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import AnswerSettings, Settings
 from tests.utils.app import RunningApp
 from tests.utils.cli import civic

@@ -16,9 +16,8 @@ from shapely.geometry import box
 from sqlalchemy import create_engine
 
 from gis.hazards import HazardKind
-from service import bundled
-from service.line import sandbox
-from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
+from service import bundled, sandbox
+from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
 from tests.utils.app import TEST_SECRET, RunningApp
 

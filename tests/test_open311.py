@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import apikeys, reports
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import Open311Settings, ReportSettings
 from tests.utils.app import RunningApp
 from tests.utils.cli import civic

@@ -20,13 +20,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service import sandbox
 from service.app import create_app
-from service.line import sandbox
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
 from service.logs import JsonFormatter, TextFormatter, event_context
 from service.metrics import Metrics
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import InboxSettings, OpsSettings, OutboxSettings
 from service.tables import line_outbox
 from tests.utils.app import TEST_SECRET, RunningApp, make_settings

@@ -13,11 +13,11 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from service import reports
-from service.line import outbox, sandbox
+from service import reports, sandbox
+from service.line import outbox
 from service.line.messages import Lang
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import OutboxSettings, ReportSettings
 from tests.utils.app import TEST_SECRET, RunningApp, make_settings
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import ReportSettings
 from tests.utils.app import RunningApp
 from tests.utils.database import db

@@ -42,7 +42,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 
-from service.line.sandbox import (
+from service.sandbox import (
     LinePlatformStandIn,
     WebhookSender,
     create_standin_app,

@@ -17,9 +17,10 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard
 from gis.nearby import AreaCheck, NearbySite
 from gis.shelter_status import ShelterStatus
-from service.line import messages, sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender, message_errors
+from service import sandbox
+from service.line import messages
 from service.localtime import JST
+from service.sandbox import LinePlatformStandIn, WebhookSender, message_errors
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import logged_in

@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service import sandbox
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from tests.utils.app import TEST_SECRET, RunningApp
 
 USER = "U" + "a" * 32

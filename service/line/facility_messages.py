@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from gis.facilities import FacilityCategory, category_label
 from gis.nearby import NearbyFacility
-from gis.sources.facilities import FacilityCategory, category_label
 from service.line.messages import (
     Lang,
     Message,

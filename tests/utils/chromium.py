@@ -10,14 +10,18 @@ conftest.py and imports Playwright only when a test asks for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
+from tests.utils.app import RunningApp
+from tests.utils.crew import PASSWORD, add_ready_account
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
 # Headless, and quiet: without the background-networking flags Chromium calls Google
@@ -33,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
+
+T = TypeVar("T")
 
 
 def skip_without_chromium() -> None:
@@ -69,3 +75,25 @@ def console_error(message: ConsoleMessage, problems: list[str]) -> None:
     where = message.location.get("url", "")
     if message.type == "error" and not where.endswith("/favicon.ico"):
         problems.append(f"{message.text} at {where}")
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own: the Playwright sync API keeps an asyncio loop on
+    this thread, so the fixtures' `asyncio.run` would refuse to start here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+def category_label(app: RunningApp, code: str) -> str:
+    """The category's Japanese label: the marker's title (a tooltip) on the map."""
+    return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
+
+
+def log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
+    """A fresh account logs in through the login form and lands on the crew home."""
+    off_loop(lambda: add_ready_account(app, name))
+    page.goto(app.url + "/crew/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(app.url + "/crew/")

@@ -7,8 +7,8 @@ import itertools
 import time
 from typing import Any
 
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service import sandbox
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from tests.utils.app import TEST_SECRET, RunningApp
 
 OJI = (35.758357, 139.736233)  # 王子 (lat, lon)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,22 +58,20 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"the sandbox app did not start in {START_TIMEOUT} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def sandbox_app(
-    cluster: localdb.LocalCluster, kita_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SandboxApp]:
-    """`civic serve --sandbox` on a loopback port, on its own copy of the Kita-ku database."""
-    database_url = copy_database(cluster, kita_template)
+@contextmanager
+def civic_serve_sandbox(database_url: str, work: Path, **env: str) -> Iterator[str]:
+    """`civic serve --sandbox` on a loopback port, on `database_url`, with no LINE credentials
+    in its environment, its photos and log in `work`, and `env` on top; yields its URL."""
     port = free_port()
-    work = tmp_path_factory.mktemp("sandbox")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
-    env |= {
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
+    environment |= {
         "DATABASE_URL": database_url,
         "PHOTO_DIR": str(work / "photos"),
         "INBOX_POLL_SECONDS": "0.2",
         "INBOX_RETRY_BASE_SECONDS": "0.1",
         "OUTBOX_POLL_SECONDS": "0.2",
         "OUTBOX_RETRY_BASE_SECONDS": "0.1",
+        **env,
     }
     log = work / "app.log"
     command = [sys.executable, "-m", "service", "serve", "--sandbox"]
@@ -80,14 +79,14 @@ def sandbox_app(
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_DIR,
-            env=env,
+            env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(url, process, log)
-        yield SandboxApp(url, database_url)
+        yield url
     finally:
         process.terminate()
         try:
@@ -95,3 +94,13 @@ def sandbox_app(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def sandbox_app(
+    cluster: localdb.LocalCluster, kita_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SandboxApp]:
+    """`civic serve --sandbox` on a loopback port, on its own copy of the Kita-ku database."""
+    database_url = copy_database(cluster, kita_template)
+    with civic_serve_sandbox(database_url, tmp_path_factory.mktemp("sandbox")) as url:
+        yield SandboxApp(url, database_url)
