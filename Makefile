@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint bench postgis node assets chromium setup messages catalogs clean
+.PHONY: run test lint lock bench postgis node assets chromium setup messages catalogs clean
 
 run: setup
 	$(BIN)/civic dev --port $(PORT)
@@ -29,8 +29,9 @@ setup: postgis $(VENV)/.installed assets catalogs
 messages: $(VENV)/.installed
 	$(BIN)/python -m service.vocabulary.build update
 
-# Python packages, in a virtualenv of the project's own.
-$(VENV)/.installed: pyproject.toml
+# Python packages, in a virtualenv of the project's own, at the versions of requirements.lock
+# (hash-checked, build backend included); then the project itself, resolving nothing more.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "civic-gis needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -38,9 +39,18 @@ $(VENV)/.installed: pyproject.toml
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && \
 	    $(PYTHON) -m venv $(VENV); \
 	  else echo "Python's venv module is missing: install python3-venv"; exit 1; fi; }
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
+
+# requirements.lock from pyproject.toml (runtime and dev dependencies, with hashes), keeping
+# the versions it already pins; `make lock LOCK_ARGS=--upgrade` (or `--upgrade-package NAME`)
+# moves them on. Then the virtualenv is brought in line with it.
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes --allow-unsafe \
+	  --all-build-deps --strip-extras --extra dev --no-emit-index-url --no-emit-find-links \
+	  $(LOCK_ARGS) -o requirements.lock pyproject.toml
+	$(MAKE) $(VENV)/.installed
 
 # PostGIS from the system's packages, installed where it is missing and apt is usable.
 postgis:

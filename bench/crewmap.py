@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.clusters import insert_reports
 from bench.database import throwaway_database
-from gis.crewmap import DEFAULT_STATUS_COLOURS, MapCluster, build_crew_map, offline_assets
 from service.crew import map as crew_map
+from service.crew import queries as crew_queries
+from service.crew.map_page import DEFAULT_STATUS_COLOURS, MapCluster, build_crew_map, offline_assets
 from service.settings import Settings
 
 BBOX = (139.69, 35.73, 139.77, 35.80)
@@ -66,6 +67,11 @@ NAIVE_FULL_LIMIT_S = 60.0
 TARGET_MB = 3.0
 TARGET_MS = 1000.0
 ASSET_BASE = "/crew/static"
+# The cluster links the app makes (from its routes) for an app served at the root.
+LINKS = crew_map.ClusterLinks(
+    page=lambda cluster_id: f"/crew/clusters/{cluster_id}",
+    thumbnail=lambda cluster_id: f"/crew/clusters/{cluster_id}/thumbnail",
+)
 JST = timezone(timedelta(hours=9))
 
 
@@ -134,6 +140,7 @@ def naive_map(clusters: Sequence[MapCluster]) -> str:
     MarkerCluster, on the same local assets."""
     assets = offline_assets(f"{ASSET_BASE}/vendor")
     page = assets.apply(folium.Map(location=[35.765, 139.73], tiles=None, zoom_start=14))
+    # folium's plugin classes have unannotated constructors (a third-party gap).
     group = plugins.MarkerCluster(name="reports")  # type: ignore[no-untyped-call]
     assets.apply(group).add_to(page)
     for c in clusters:
@@ -254,10 +261,10 @@ async def _serve_once(url: str) -> tuple[float, float, int]:
     settings = Settings.from_env()
     started = time.perf_counter()
     async with engine.connect() as conn:
-        rows = (await conn.execute(crew_map.CLUSTERS_QUERY, crew_map.MapFilters().params())).all()
+        rows = await crew_queries.shown_clusters(conn, crew_map.MapFilters().where())
         layers = await crew_map.map_layers(conn)
     page = build_crew_map(
-        crew_map.map_clusters(rows, settings), asset_base=ASSET_BASE, layers=layers
+        crew_map.map_clusters(rows, settings, LINKS), asset_base=ASSET_BASE, layers=layers
     )
     elapsed = (time.perf_counter() - started) * 1000
     await engine.dispose()

@@ -30,12 +30,14 @@ from starlette.datastructures import QueryParams
 from bench.clusters import BBOX, insert_reports
 from bench.database import throwaway_database
 from gis import nearby, shelter_status
+from gis.facilities import FacilityCategory
 from gis.hazards import ShelterHazard
 from gis.shelter_status import ShelterStatus
-from gis.sources.facilities import FacilityCategory
-from service import alerts, open311
+from service import alerts
 from service.line.handlers import location_answer
 from service.localtime import JST
+from service.open311 import filters as open311_filters
+from service.open311 import queries as open311_queries
 from service.settings import AlertSettings, AnswerSettings, Settings
 
 RESIDENTS = 100_000
@@ -260,13 +262,13 @@ async def _answer_figures(engine: AsyncEngine) -> list[str]:
 async def _open311_figures(engine: AsyncEngine) -> list[str]:
     settings = Settings.from_env()
     window = QueryParams({"start_date": REPORTS_FROM})
-    where = open311.parse_filter(window, settings, datetime.now(JST))
+    where = open311_filters.parse_filter(window, settings, datetime.now(JST))
     limit = {"limit": where.limit}
     async with engine.connect() as conn:
         await conn.execute(_NEWEST_IDS, limit)  # warm the caches
         floor = statistics.median(await _timed(lambda: conn.execute(_NEWEST_IDS, limit), RUNS * 2))
-        found = len(await open311.find_requests(conn, where))
-        listing_ms = await _timed(lambda: open311.find_requests(conn, where))
+        found = len(await open311_queries.find_requests(conn, where))
+        listing_ms = await _timed(lambda: open311_queries.find_requests(conn, where))
     return [
         f"{REPORTS} synthetic reports; window {REPORTS_FROM} + {settings.open311.max_days} days, "
         f"limit {where.limit}",

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.database import throwaway_database
 from gis import nearby
+from service import sandbox
 from service.app import create_app
-from service.line import sandbox
 from service.line.handlers import location_answer
-from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
+from service.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
 from service.settings import AnswerSettings, DatabaseSettings, LineSettings, Settings
-from tests.servers import serve
+from tests.utils.servers import serve
 
 # Kita-ku's bounding box; points are drawn inside it (some fall just outside the ward).
 BBOX = (139.69, 35.73, 139.77, 35.80)

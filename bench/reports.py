@@ -25,10 +25,9 @@ from PIL import Image
 
 from bench.database import throwaway_database
 from bench.location import SECRET, TOKEN
-from service import localdb
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
-from tests.servers import serve
+from service import localdb, sandbox
+from service.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
+from tests.utils.servers import serve
 
 # LINE recompresses photos sent from the chat to about this size.
 PHOTO_SIZE = (1280, 960)

@@ -7,7 +7,8 @@
 // The vendor directory is build output: it is emptied first, so nothing stale is served.
 // Files a copied stylesheet references with url(...) (images, fonts) are copied too, and a
 // reference that cannot be resolved stops the build. The URLs under vendor/ are the ones
-// gis/crewmap.py (offline_assets) puts in the page; tests/test_crewmap.py checks they exist.
+// service/crew/map_page.py (offline_assets) puts in the page; tests/test_crewmap.py checks
+// they exist.
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, posix } from "node:path";

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
-from gis.sources.facilities import FacilityCategory
 
 # Candidates taken by the planar KNN index before the exact geodesic re-sort; a few times the
 # answer size is plenty at city scale, where degrees are nearly isotropic.

@@ -17,12 +17,13 @@ from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.crew import shelters as crew_shelters
-from service.line import sandbox_chat, webhook
-from service.line.sandbox import LinePlatformStandIn, create_standin_app
+from service.errors import install_error_handlers
+from service.line import webhook
 from service.metrics import Metrics
-from service.open311 import router as open311_router
+from service.open311.routes import router as open311_router
 from service.runtime import running
-from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
+from service.settings import SANDBOX_PATH, Settings
+from service.templating import CREW_TEMPLATES, PUBLIC_TEMPLATES, build_templates
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,12 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app. Pools, the LINE client and the inbox workers open in its lifespan.
 
     In sandbox mode (no LINE credentials) the app also serves the LINE platform stand-in
-    under /sandbox/line and talks to it over HTTP, exactly as it would talk to LINE.
+    under /sandbox/line and talks to it over HTTP, exactly as it would talk to LINE. Raises
+    SettingsError, naming the variable and the entry, for a list setting it cannot run with.
     """
     if not settings.database.url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
+    settings.check()
 
     # This app's own counters: never the global registry, as one process may hold several apps.
     metrics = Metrics()
@@ -55,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="civic-gis", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    install_error_handlers(app)
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(crew_routes.router)
@@ -65,13 +69,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(crew_shelters.router)
     app.include_router(public.router)
     app.include_router(open311_router)
+    templates = [CREW_TEMPLATES, PUBLIC_TEMPLATES]
+    assets: list[str | tuple[str, str]] = []
+    if settings.line.sandbox:
+        # Tooling, not product: the stand-in and the chat page are imported in sandbox mode
+        # only.
+        from service.sandbox import chat as sandbox_chat
+
+        sandbox_chat.mount(app)
+        templates.append(sandbox_chat.TEMPLATES)
+        assets.append(sandbox_chat.ASSETS)
+        log.warning("sandbox mode: LINE is simulated by the stand-in at %s", SANDBOX_PATH)
+    app.state.templates = build_templates(settings, templates)
     # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
     # here, never from a CDN, since many municipal networks have no internet.
-    app.mount("/assets", StaticFiles(directory=CREW_STATIC), name="assets")
-    if settings.line.sandbox:
-        standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
-        app.state.standin = standin
-        app.mount(SANDBOX_PATH, create_standin_app(standin))
-        app.include_router(sandbox_chat.router)
-        log.warning("sandbox mode: LINE is simulated by the stand-in at %s", SANDBOX_PATH)
+    app.mount("/assets", StaticFiles(directory=CREW_STATIC, packages=assets), name="assets")
     return app

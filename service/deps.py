@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.line.inbox import InboxWorkers
 from service.metrics import Metrics
 from service.settings import Settings
+
+
+class Wakeable(Protocol):
+    """Workers that can be told new work was stored (the inbox's and the outbox's)."""
+
+    def wake(self) -> None:
+        """Tell idle workers that new items were stored."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,13 +36,13 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def get_workers(request: Request) -> InboxWorkers | None:
+def get_workers(request: Request) -> Wakeable | None:
     """The in-app inbox workers, or None when they run as `civic worker` processes."""
-    workers: InboxWorkers | None = request.app.state.workers
+    workers: Wakeable | None = request.app.state.workers
     return workers
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Engine = Annotated[AsyncEngine, Depends(get_engine)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
-Workers = Annotated[InboxWorkers | None, Depends(get_workers)]
+Workers = Annotated[Wakeable | None, Depends(get_workers)]

@@ -9,14 +9,11 @@ status can change at any moment in a disaster.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from gis import shelter_status
 from gis.hazards import ShelterHazard, label
@@ -24,13 +21,9 @@ from gis.shelter_status import ShelterStatus, SiteStatus
 from service.deps import Engine
 from service.line.messages import status_label
 from service.localtime import JST, when
+from service.templating import render
 
 router = APIRouter(tags=["public"])
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
-    )
-)
 
 MAX_AGE_SECONDS = 30
 _HEADERS = {
@@ -85,7 +78,7 @@ async def shelters_page(request: Request, engine: Engine) -> HTMLResponse:
     for site in sites:
         if site.status:
             counts[site.status.value] += 1
-    return templates.TemplateResponse(
+    return render(
         request,
         "shelters_public.html",
         {

@@ -1,17 +1,19 @@
 """Configuration from the environment, one class per concern.
 
-The variable names are a public contract (see README): keep them.
+The variable names are a public contract (see README): keep them. A value of the wrong type
+is refused when the settings are read (pydantic); the list settings (REPORT_CATEGORIES,
+ALERT_TOPICS, ALERT_DEFAULT_TOPICS) are checked entry by entry by `Settings.check`, which
+`create_app` and the `civic` command run before anything starts.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, DirectoryPath, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from service.crew.settings import CrewSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -118,15 +120,36 @@ class Category(BaseModel):
         return self.label_ja if lang == "ja" else self.label_en
 
 
-def parse_labelled(spec: str) -> list[Category]:
-    """Parse "code=日本語|English;code=…" into labelled codes, in order."""
-    found = []
+class SettingsError(ValueError):
+    """A setting the service cannot run with; the message names the variable and the entry."""
+
+
+LABEL_MAX = 20  # LINE's limit on a quick reply's label
+
+
+def parse_labelled(spec: str, variable: str) -> list[Category]:
+    """Parse "code=日本語|English;code=…" into labelled codes, in order. Raises SettingsError
+    naming `variable` and the entry for an entry without "=", an empty code or label, a label
+    over 20 characters, or a code given twice."""
+    found: list[Category] = []
     for item in filter(None, (part.strip() for part in spec.split(";"))):
-        code, _, labels = item.partition("=")
-        label_ja, _, label_en = labels.partition("|")
-        found.append(
-            Category(code=code.strip(), label_ja=label_ja.strip(), label_en=label_en.strip())
-        )
+        code, equals, labels = (part.strip() for part in item.partition("="))
+        label_ja, _, label_en = (part.strip() for part in labels.partition("|"))
+        form = "write code=日本語|English, entries separated by ;"
+        problem = None
+        if not equals:
+            problem = f"has no '=': {form}"
+        elif not code:
+            problem = f"has an empty code: {form}"
+        elif not label_ja or not label_en:
+            problem = f"has an empty {'Japanese' if not label_ja else 'English'} label: {form}"
+        elif len(longest := max(label_ja, label_en, key=len)) > LABEL_MAX:
+            problem = f"has a label of {len(longest)} characters: at most {LABEL_MAX} fit LINE"
+        elif any(c.code == code for c in found):
+            problem = f"repeats the code {code!r}: each code once"
+        if problem:
+            raise SettingsError(f"{variable}: the entry {item!r} {problem}")
+        found.append(Category(code=code, label_ja=label_ja, label_en=label_en))
     return found
 
 
@@ -161,7 +184,12 @@ class ReportSettings(BaseSettings):
     @cached_property
     def categories(self) -> list[Category]:
         """The configured categories, in menu order (parsed once: asked for on every event)."""
-        return parse_labelled(self.categories_spec)
+        return parse_labelled(self.categories_spec, "REPORT_CATEGORIES")
+
+    def check(self) -> None:
+        """Refuse a REPORT_CATEGORIES the service cannot run with (SettingsError)."""
+        if not self.categories:
+            raise SettingsError("REPORT_CATEGORIES: no category (residents could not report)")
 
     def category(self, code: str) -> Category | None:
         """The category with this code, if configured."""
@@ -178,6 +206,19 @@ class OutboxSettings(BaseSettings):
     retry_base_seconds: float = Field(default=5.0, alias="OUTBOX_RETRY_BASE_SECONDS")
     poll_seconds: float = Field(default=1.0, alias="OUTBOX_POLL_SECONDS")
     lease_seconds: float = Field(default=60.0, alias="OUTBOX_LEASE_SECONDS")
+
+
+class CrewSettings(BaseSettings):
+    """Crew logins: sessions and login throttling."""
+
+    model_config = _ENV
+
+    # Browsers send a Secure cookie over HTTPS only: `civic dev` (plain HTTP on 127.0.0.1)
+    # turns it off, everything else keeps it.
+    cookie_secure: bool = Field(default=True, alias="CREW_COOKIE_SECURE")
+    session_hours: float = Field(default=12.0, gt=0, alias="CREW_SESSION_HOURS")
+    login_max_failures: int = Field(default=5, ge=1, alias="CREW_LOGIN_MAX_FAILURES")
+    login_window_seconds: int = Field(default=900, ge=1, alias="CREW_LOGIN_WINDOW_SECONDS")
 
 
 DEFAULT_TOPICS = (
@@ -200,7 +241,18 @@ class AlertSettings(BaseSettings):
     @cached_property
     def topics(self) -> list[Category]:
         """The configured topics, in menu order."""
-        return parse_labelled(self.topics_spec)
+        return parse_labelled(self.topics_spec, "ALERT_TOPICS")
+
+    def check(self) -> None:
+        """Refuse a bad ALERT_TOPICS, or an ALERT_DEFAULT_TOPICS entry that is not one of its
+        topics (SettingsError). No topic at all is allowed: alerts are then off."""
+        known = [topic.code for topic in self.topics]
+        for code in filter(None, (part.strip() for part in self.default_topics.split(","))):
+            if code not in known:
+                raise SettingsError(
+                    f"ALERT_DEFAULT_TOPICS: {code!r} is not a topic of ALERT_TOPICS "
+                    f"({', '.join(known) or 'none configured'})"
+                )
 
 
 class Open311Settings(BaseSettings):
@@ -230,6 +282,15 @@ class OpsSettings(BaseSettings):
     ready_max_inbox_lag_seconds: float = Field(default=60.0, alias="READY_MAX_INBOX_LAG_SECONDS")
 
 
+class PageSettings(BaseSettings):
+    """The web pages: a city's own templates."""
+
+    model_config = _ENV
+
+    # A folder of Jinja templates that win over the bundled ones of the same name.
+    template_dir: DirectoryPath | None = Field(default=None, alias="TEMPLATE_DIR")
+
+
 class ServerSettings(BaseSettings):
     """Where the app listens."""
 
@@ -237,6 +298,16 @@ class ServerSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, alias="PORT")
+    # The path prefix a reverse proxy serves the app under and strips ("/civic"): links,
+    # redirects and cookies then carry it.
+    root_path: str = Field(default="", alias="ROOT_PATH")
+
+    @field_validator("root_path")
+    @classmethod
+    def _a_path_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"(/[^/\s?#]+)+", value):
+            raise ValueError("not a path prefix: leave it empty, or write one like /civic")
+        return value
 
     @property
     def base_url(self) -> str:
@@ -259,6 +330,7 @@ class Settings(BaseModel):
     alerts: AlertSettings
     open311: Open311Settings
     ops: OpsSettings
+    pages: PageSettings
     server: ServerSettings
 
     @classmethod
@@ -276,8 +348,15 @@ class Settings(BaseModel):
             alerts=AlertSettings(),
             open311=Open311Settings(),
             ops=OpsSettings(),
+            pages=PageSettings(),
             server=ServerSettings(),
         )
+
+    def check(self) -> None:
+        """Refuse list settings the service cannot run with: SettingsError naming the variable
+        and the entry (the other settings were checked when read)."""
+        self.reports.check()
+        self.alerts.check()
 
     @property
     def line_api_url(self) -> str:

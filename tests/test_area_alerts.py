@@ -23,31 +23,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from typer.testing import CliRunner
 
-from service import alerts
+from service import alerts, sandbox
 from service.cli import app as cli_app
-from service.line import sandbox
 from service.line.area_messages import CONSENT_VERSION, alert_message
 from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings
-from tests.conftest import TEST_SECRET, RunningApp
-from tests.test_crew_auth import (
-    PASSWORD,
-    Browser,
-    _add_ready,
-    _civic,
-    _db,
-    _url,
-    browser,
-    browsers,
-)
-from tests.test_reports_chat import Resident, db, quick_actions
+from tests.utils.app import TEST_SECRET, RunningApp
+from tests.utils.cli import civic
+from tests.utils.crew import PASSWORD, Browser, add_ready_account
+from tests.utils.database import db, in_transaction
+from tests.utils.resident import Resident, quick_actions
 
-__all__ = ["browser", "browsers"]  # fixtures used here
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # (lat, lon): 王子, a spot about 200 m from it, 赤羽 (2.4 km away, still Kita-ku), 新宿 (outside).
 OJI = (35.758357, 139.736233)
 NEAR_OJI = (35.7601, 139.7370)
@@ -193,7 +182,7 @@ async def _seed_residents(conn: AsyncConnection) -> None:
 
 @pytest_asyncio.fixture
 async def engine(running_app: RunningApp) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(_url(running_app))
+    engine = create_async_engine(running_app.database_url)
     yield engine
     await engine.dispose()
 
@@ -310,8 +299,8 @@ def cli_residents(running_app: RunningApp) -> Iterator[str]:
             await _add_resident(conn, user_id, OJI, ["disaster"])
         await _add_resident(conn, FAR, AKABANE, ["disaster"])
 
-    _db(_url(running_app), work)
-    yield _url(running_app)
+    in_transaction(running_app.database_url, work)
+    yield running_app.database_url
 
 
 BATCH_OF_2 = {"ALERT_BATCH_SIZE": "2"}
@@ -320,17 +309,20 @@ BATCH_OF_2 = {"ALERT_BATCH_SIZE": "2"}
 def test_civic_alert_dry_run_then_real_run(
     cli_residents: str, standin: LinePlatformStandIn, tmp_path: Path
 ) -> None:
-    dry = _civic(cli_residents, "alert", "--topic", "disaster", "--text", "訓練です",
-                 "--circle", OJI_CIRCLE, "--dry-run", env=BATCH_OF_2)  # fmt: skip
+    dry = civic(cli_residents, "alert", "--topic", "disaster", "--text", "訓練です",
+                "--circle", OJI_CIRCLE, "--dry-run", env=BATCH_OF_2)  # fmt: skip
     assert dry.returncode == 0, dry.stderr
     assert "dry run: 3 residents in 2 batches" in dry.stdout
-    assert _db(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM line_outbox"))) == 0
+    assert (
+        in_transaction(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM line_outbox")))
+        == 0
+    )
 
     area = _polygon_file(tmp_path / "oji.geojson", *OJI, 300)
     for user_id in (A, B, C):
         standin.add_user(user_id)
-    real = _civic(cli_residents, "alert", "--topic", "disaster", "--text", "断水のお知らせ",
-                  "--area", str(area), "--by", "防災課", env=BATCH_OF_2)  # fmt: skip
+    real = civic(cli_residents, "alert", "--topic", "disaster", "--text", "断水のお知らせ",
+                 "--area", str(area), "--by", "防災課", env=BATCH_OF_2)  # fmt: skip
     assert real.returncode == 0, real.stderr
     assert "queued: 3 residents in 2 batches (oji.geojson)" in real.stdout
 
@@ -339,7 +331,7 @@ def test_civic_alert_dry_run_then_real_run(
         rows = (await conn.execute(text("SELECT recipients FROM line_outbox ORDER BY id"))).all()
         return alert, [sorted(row.recipients) for row in rows]
 
-    alert, batches = _db(cli_residents, stored)
+    alert, batches = in_transaction(cli_residents, stored)
     assert (alert.recipient_count, alert.batch_count, alert.created_by) == (3, 2, "防災課")
     assert batches == [[A, B], [C]]
     # The running service's outbox worker sends them.
@@ -389,7 +381,9 @@ def test_civic_alert_refuses_bad_input_clearly(cli_residents: str, tmp_path: Pat
         result = runner.invoke(cli_app, ["alert", *args, "--dry-run"], env=env)
         assert result.exit_code == 1, (args, result.output)
         assert expected in result.output, (args, result.output)
-    assert _db(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM alerts"))) == 0
+    assert (
+        in_transaction(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM alerts"))) == 0
+    )
 
 
 def test_a_hazard_layer_is_an_area(cli_residents: str) -> None:
@@ -398,7 +392,7 @@ def test_a_hazard_layer_is_an_area(cli_residents: str) -> None:
         area = await alerts.area_from_hazard_layer(conn, name)
         return area, await alerts.preview(conn, AlertSettings(), area, "disaster")
 
-    area, reach = _db(cli_residents, work)
+    area, reach = in_transaction(cli_residents, work)
     assert area.label.startswith("hazard layer landslide")
     assert area.geometry.is_valid and area.geometry.area > 0
     assert reach == alerts.Reach(0, 0)  # nobody lives in a landslide zone here
@@ -425,8 +419,8 @@ def test_admins_preview_and_send_an_alert_from_the_crew_pages(
     assert stranger.get("/crew/alerts").headers["location"] == "/crew/login?next=%2Fcrew%2Falerts"
     refused = stranger.post("/crew/alerts/send", data={"topic": "disaster"})
     assert (refused.status_code, refused.headers["cache-control"]) == (401, "no-store")
-    _add_ready(running_app, "tanaka")
-    _add_ready(running_app, "sato", role="admin")
+    add_ready_account(running_app, "tanaka")
+    add_ready_account(running_app, "sato", role="admin")
     assert crew.login("tanaka", PASSWORD).status_code == 303
     assert crew.get("/crew/alerts").status_code == 403
     assert "/crew/alerts" not in crew.get("/crew/").text
@@ -444,7 +438,9 @@ def test_admins_preview_and_send_an_alert_from_the_crew_pages(
     assert preview.status_code == 200
     assert "<strong>3人</strong>に届きます（送信1回）" in preview.text
     assert all(user_id not in preview.text for user_id in (A, B, C, FAR))
-    assert _db(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM alerts"))) == 0
+    assert (
+        in_transaction(cli_residents, lambda c: c.scalar(text("SELECT count(*) FROM alerts"))) == 0
+    )
 
     sent = admin.post("/crew/alerts/send", data=_hidden(preview.text))
     assert (sent.status_code, sent.headers["location"]) == (303, "/crew/alerts?sent=1")

@@ -13,54 +13,33 @@ the module is skipped, saying what is missing.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
-from tests.conftest import RunningApp
-from tests.test_crew_auth import PASSWORD, _add_ready, _db, _url
-
-CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: run `make chromium` (apt-get install chromium) "
-        "or set CIVIC_CHROMIUM to a Chromium binary",
-        allow_module_level=True,
-    )
-pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed (make dev)"
+from service.sandbox import LinePlatformStandIn
+from tests.utils.app import RunningApp
+from tests.utils.chromium import (
+    TIMEOUT_MS,
+    category_label,
+    console_error,
+    log_in,
+    off_loop,
+    skip_without_chromium,
 )
+from tests.utils.database import in_transaction
+
+skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
 from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
     Browser,
     BrowserContext,
-    ConsoleMessage,
     Frame,
     Page,
     expect,
-    sync_playwright,
 )
-
-# Headless, and quiet: without the background-networking flags Chromium calls Google
-# (updates, safe browsing, sync), which floods a closed network and the request log.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 
 RESIDENT = "U" + "b" * 32
 # Three stations of Kita-ku, 2.5 km and more apart: separate markers at the fitted zoom.
@@ -69,15 +48,6 @@ PLACES = {
     "streetlight": (139.7209, 35.7778),  # Akabane
     "mirror_sign": (139.7607, 35.7381),  # Tabata
 }
-
-T = TypeVar("T")
-
-
-def _off_loop(work: Callable[[], T]) -> T:
-    """Run `work` in a thread of its own: the Playwright sync API keeps an asyncio loop on
-    this thread, so the fixtures' `asyncio.run` would refuse to start here."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(work).result()
 
 
 def _seed(app: RunningApp) -> dict[str, int]:
@@ -92,23 +62,7 @@ def _seed(app: RunningApp) -> dict[str, int]:
             ids[category] = (await reports.submit_report(conn, new, 30)).cluster_id
         return ids
 
-    return _off_loop(lambda: _db(_url(app), work))
-
-
-def _label(app: RunningApp, code: str) -> str:
-    """The category's Japanese label: the marker's title (a tooltip) on the map."""
-    return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One browser for the module (starting Chromium is the slow part)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+    return off_loop(lambda: in_transaction(app.database_url, work))
 
 
 @pytest.fixture
@@ -131,16 +85,6 @@ def requested(context: BrowserContext) -> list[str]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
-
-
-def _log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
-    """A fresh account logs in through the login form and lands on the crew home."""
-    _off_loop(lambda: _add_ready(app, name))
-    page.goto(app.url + "/crew/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(app.url + "/crew/")
 
 
 def _map_frame(page: Page, app: RunningApp) -> Frame:
@@ -166,21 +110,13 @@ _REPRESENTED = """() => {
 }"""
 
 
-def _console_error(message: ConsoleMessage, problems: list[str]) -> None:
-    """Keep the console's errors, with where they came from. The browser's own request for
-    /favicon.ico (the pages declare no icon, the app serves none) is not a page error."""
-    where = message.location.get("url", "")
-    if message.type == "error" and not where.endswith("/favicon.ico"):
-        problems.append(f"{message.text} at {where}")
-
-
 def _same_origin(urls: list[str], app: RunningApp) -> list[str]:
     """The URLs that left the app's origin (data: and blob: never touch the network)."""
     return [url for url in urls if not url.startswith((app.url + "/", "data:", "blob:", "about:"))]
 
 
 def test_login_form_lands_on_the_crew_home(running_app: RunningApp, page: Page) -> None:
-    _log_in(page, running_app)
+    log_in(page, running_app)
     expect(page.locator("h1")).to_contain_text("対応中の通報")
     expect(page.locator("header nav")).to_contain_text("tanaka")
 
@@ -189,14 +125,14 @@ def test_map_shows_every_cluster_with_no_base_map(
     running_app: RunningApp, page: Page, requested: list[str]
 ) -> None:
     problems: list[str] = []
-    page.on("console", lambda msg: _console_error(msg, problems))
+    page.on("console", lambda msg: console_error(msg, problems))
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on(
         "response",
         lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
     ids = _seed(running_app)
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
 
     frame.wait_for_function(f"({_REPRESENTED})() === {len(ids)}", timeout=TIMEOUT_MS)
@@ -204,7 +140,9 @@ def test_map_shows_every_cluster_with_no_base_map(
     badges = frame.locator(".leaflet-marker-pane .crew-badge")
     expect(badges).to_have_count(len(ids))
     for category in ids:
-        titled = f'.leaflet-marker-pane .crew-badge[title="{_label(running_app, category)}"]'
+        titled = (
+            f'.leaflet-marker-pane .crew-badge[title="{category_label(running_app, category)}"]'
+        )
         expect(frame.locator(titled)).to_have_count(1)
     # No tile layer by default (a closed network has no tiles), and still the markers show.
     assert frame.locator(".leaflet-tile").count() == 0
@@ -220,9 +158,9 @@ def test_map_shows_every_cluster_with_no_base_map(
 
 def test_the_first_click_on_a_marker_opens_its_popup(running_app: RunningApp, page: Page) -> None:
     _seed(running_app)
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
-    frame.locator(f'.crew-badge[title="{_label(running_app, "road")}"]').click()
+    frame.locator(f'.crew-badge[title="{category_label(running_app, "road")}"]').click()
     expect(frame.locator(".leaflet-popup-content a")).to_be_visible(timeout=2_000)
 
 
@@ -232,10 +170,10 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     standin.add_user(RESIDENT)
     ids = _seed(running_app)
     road = ids["road"]
-    _log_in(page, running_app)
+    log_in(page, running_app)
     frame = _map_frame(page, running_app)
 
-    marker = frame.locator(f'.crew-badge[title="{_label(running_app, "road")}"]')
+    marker = frame.locator(f'.crew-badge[title="{category_label(running_app, "road")}"]')
     link = frame.locator(".leaflet-popup-content a")
     marker.click()
     expect(link).to_be_visible()
@@ -254,7 +192,7 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     expect(page.locator("main table tbody")).to_contain_text("crew:tanaka")
     expect(page.locator("main table tbody")).to_contain_text("本日補修します")
 
-    delivery = _off_loop(lambda: standin.wait_for_deliveries(1, RESIDENT))[0]
+    delivery = off_loop(lambda: standin.wait_for_deliveries(1, RESIDENT))[0]
     text = delivery.messages[0]["text"]
     assert "対応中" in text and "本日補修します" in text
     # Login, map, frame, popup and cluster page: nothing asked of any other origin.

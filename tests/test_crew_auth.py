@@ -3,16 +3,10 @@ roles, the forced password change, `civic crew add`, and a walk over every crew 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Awaitable, Callable, Iterator
-from http.cookies import SimpleCookie
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -21,125 +15,28 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
 from service.app import create_app
 from service.crew.auth import (
     Throttled,
     authenticate,
-    change_password,
     create_account,
 )
-from service.crew.settings import CrewSettings
-from service.settings import ReportSettings
-from tests.conftest import RunningApp
+from service.settings import CrewSettings, ReportSettings
+from tests.utils.app import RunningApp
+from tests.utils.cli import civic
+from tests.utils.crew import PASSWORD, Browser, add_ready_account
+from tests.utils.database import in_transaction
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 RESIDENT = "U" + "f" * 32
 OJI = (139.736233, 35.758357)  # lon, lat
-
-T = TypeVar("T")
-
-
-def _db(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run `work` in a transaction on the test's database."""
-
-    async def run() -> T:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def _url(running_app: RunningApp) -> str:
-    return running_app.settings.database.url or ""
 
 
 def _add(running_app: RunningApp, name: str, role: str = "crew") -> str:
     """A new account; returns its one-time password."""
-    return _db(_url(running_app), lambda conn: create_account(conn, name, role))
-
-
-def _add_ready(running_app: RunningApp, name: str, role: str = "crew") -> None:
-    """A new account that has already set PASSWORD as its own."""
-
-    async def work(conn: AsyncConnection) -> None:
-        await create_account(conn, name, role)
-        account_id = await conn.scalar(
-            text("SELECT id FROM crew_accounts WHERE name = :n"), {"n": name}
-        )
-        await change_password(conn, account_id, PASSWORD)
-
-    _db(_url(running_app), work)
-
-
-class Browser:
-    """An HTTP client keeping cookies itself: the app's cookies are Secure, and a cookie jar
-    would never send those back over plain HTTP to the loopback test server."""
-
-    def __init__(self, base_url: str) -> None:
-        self.client = httpx.Client(
-            base_url=base_url, trust_env=False, follow_redirects=False, timeout=30
-        )
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, *, html: bool = True, **kw: Any) -> httpx.Response:
-        headers = {"Accept": "text/html"} if html else {"Accept": "application/json"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = self.client.request(method, path, headers=headers, **kw)
-        for raw in response.headers.get_list("set-cookie"):
-            cookie = SimpleCookie()
-            cookie.load(raw)
-            for name, morsel in cookie.items():
-                if morsel["max-age"] == "0":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return response
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", path, **kw)
-
-    def csrf_token(self, page: str) -> str:
-        """The hidden csrf_token of the form on this page."""
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
-        assert found, f"no csrf_token on {page}"
-        return found.group(1)
-
-    def login(self, name: str, password: str, next_path: str | None = None) -> httpx.Response:
-        form = {"name": name, "password": password, "csrf_token": self.csrf_token("/crew/login")}
-        if next_path is not None:
-            form["next"] = next_path
-        return self.post("/crew/login", data=form)
-
-
-@pytest.fixture
-def browsers(running_app: RunningApp) -> Iterator[Callable[[], Browser]]:
-    """Makes browsers of their own (separate cookies) on the app; closed after the test."""
-    made: list[Browser] = []
-
-    def make() -> Browser:
-        made.append(Browser(running_app.url))
-        return made[-1]
-
-    yield make
-    for made_browser in made:
-        made_browser.client.close()
-
-
-@pytest.fixture
-def browser(browsers: Callable[[], Browser]) -> Browser:
-    return browsers()
+    return in_transaction(running_app.database_url, lambda conn: create_account(conn, name, role))
 
 
 def _alert(response: httpx.Response) -> str:
@@ -155,7 +52,7 @@ def _set_cookie(response: httpx.Response, name: str) -> str:
 def test_login_sets_a_secure_session_cookie_and_opens_the_crew_home(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     before = browser.get("/crew/")
     assert before.status_code == 303
     location = urlsplit(before.headers["location"])
@@ -181,7 +78,7 @@ def test_login_sets_a_secure_session_cookie_and_opens_the_crew_home(
 
 
 def test_an_offsite_next_is_ignored(running_app: RunningApp, browser: Browser) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     response = browser.login("tanaka", PASSWORD, next_path="//evil.example/crew/")
     assert response.headers["location"] == "/crew/"
 
@@ -205,8 +102,8 @@ def test_the_crew_home_lists_open_clusters_and_no_resident(
         )
         return open_one.cluster_id, closed.cluster_id
 
-    open_id, closed_id = _db(_url(running_app), file_reports)
-    _add_ready(running_app, "tanaka")
+    open_id, closed_id = in_transaction(running_app.database_url, file_reports)
+    add_ready_account(running_app, "tanaka")
     browser.login("tanaka", PASSWORD)
     home = browser.get("/crew/")
     assert home.status_code == 200
@@ -220,7 +117,7 @@ def test_the_crew_home_lists_open_clusters_and_no_resident(
 def test_wrong_password_and_unknown_name_get_the_same_answer(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     wrong_password = browser.login("tanaka", "not the password")
     unknown_name = browser.login("nobody", PASSWORD)
     assert wrong_password.status_code == unknown_name.status_code == 401
@@ -232,8 +129,8 @@ def test_wrong_password_and_unknown_name_get_the_same_answer(
 def test_the_sixth_attempt_in_the_window_is_throttled_even_with_the_right_password(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    _add_ready(running_app, "tanaka")
-    _add_ready(running_app, "suzuki")
+    add_ready_account(running_app, "tanaka")
+    add_ready_account(running_app, "suzuki")
     for _ in range(5):
         assert browser.login("tanaka", "not the password").status_code == 401
     throttled = browser.login("tanaka", PASSWORD)
@@ -249,14 +146,14 @@ def test_failures_count_per_name_across_addresses_and_a_success_clears_them(
     running_app: RunningApp,
 ) -> None:
     settings = CrewSettings()
-    url = _url(running_app)
-    _add_ready(running_app, "tanaka")
+    url = running_app.database_url
+    add_ready_account(running_app, "tanaka")
 
     def attempt(password: str, ip: str) -> bool:
         async def work(conn: AsyncConnection) -> bool:
             return await authenticate(conn, "tanaka", password, ip, settings=settings) is not None
 
-        return _db(url, work)
+        return in_transaction(url, work)
 
     for n in range(4):
         assert not attempt("wrong", f"192.0.2.{n}")
@@ -304,7 +201,7 @@ def test_the_one_time_password_must_be_changed_before_anything_else(
 def test_a_password_change_closes_the_other_sessions(
     running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
 ) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     other = browsers()
     other.login("tanaka", PASSWORD)
     browser.login("tanaka", PASSWORD)
@@ -322,7 +219,7 @@ def test_a_password_change_closes_the_other_sessions(
 def test_forms_without_the_right_csrf_token_are_refused(
     running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
 ) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     browser.login("tanaka", PASSWORD)
     change = {
         "current_password": PASSWORD,
@@ -350,8 +247,8 @@ def test_forms_without_the_right_csrf_token_are_refused(
 def test_the_accounts_page_is_for_admins_only(
     running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
 ) -> None:
-    _add_ready(running_app, "tanaka", "crew")
-    _add_ready(running_app, "sato", "admin")
+    add_ready_account(running_app, "tanaka", "crew")
+    add_ready_account(running_app, "sato", "admin")
     browser.login("tanaka", PASSWORD)
     assert browser.get("/crew/accounts").status_code == 403
     assert "/crew/accounts" not in browser.get("/crew/").text
@@ -365,7 +262,7 @@ def test_the_accounts_page_is_for_admins_only(
 
 
 def test_logout_ends_the_session(running_app: RunningApp, browser: Browser) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     browser.login("tanaka", PASSWORD)
     old_cookie = browser.cookies["civic_session"]
     csrf_token = browser.csrf_token("/crew/")
@@ -380,15 +277,15 @@ def test_logout_ends_the_session(running_app: RunningApp, browser: Browser) -> N
 def test_expired_sessions_and_disabled_accounts_are_refused(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    url = _url(running_app)
-    _add_ready(running_app, "tanaka")
+    url = running_app.database_url
+    add_ready_account(running_app, "tanaka")
     browser.login("tanaka", PASSWORD)
     assert browser.get("/crew/", html=False).status_code == 200
 
     async def expire(conn: AsyncConnection) -> None:
         await conn.execute(text("UPDATE crew_sessions SET expires_at = now() - interval '1 s'"))
 
-    _db(url, expire)
+    in_transaction(url, expire)
     assert browser.get("/crew/", html=False).status_code == 401
 
     browser.login("tanaka", PASSWORD)
@@ -397,7 +294,7 @@ def test_expired_sessions_and_disabled_accounts_are_refused(
     async def disable(conn: AsyncConnection) -> None:
         await conn.execute(text("UPDATE crew_accounts SET disabled = true"))
 
-    _db(url, disable)
+    in_transaction(url, disable)
     assert browser.get("/crew/", html=False).status_code == 401
     assert browser.login("tanaka", PASSWORD).status_code == 401
 
@@ -405,7 +302,7 @@ def test_expired_sessions_and_disabled_accounts_are_refused(
 def test_the_database_holds_argon2id_hashes_and_no_session_token(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    _add_ready(running_app, "tanaka")
+    add_ready_account(running_app, "tanaka")
     browser.login("tanaka", PASSWORD)
     token = browser.cookies["civic_session"]
 
@@ -414,7 +311,7 @@ def test_the_database_holds_argon2id_hashes_and_no_session_token(
         sessions = (await conn.execute(text("SELECT * FROM crew_sessions"))).all()
         return password_hash, [tuple(row) for row in sessions]
 
-    password_hash, sessions = _db(_url(running_app), stored)
+    password_hash, sessions = in_transaction(running_app.database_url, stored)
     assert password_hash.startswith("$argon2id$")
     assert PASSWORD not in password_hash
     assert len(sessions) == 1
@@ -423,8 +320,8 @@ def test_the_database_holds_argon2id_hashes_and_no_session_token(
 
 
 def test_a_weaker_hash_is_upgraded_at_login(running_app: RunningApp, browser: Browser) -> None:
-    url = _url(running_app)
-    _add_ready(running_app, "tanaka")
+    url = running_app.database_url
+    add_ready_account(running_app, "tanaka")
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
 
     async def set_weak(conn: AsyncConnection) -> None:
@@ -433,33 +330,18 @@ def test_a_weaker_hash_is_upgraded_at_login(running_app: RunningApp, browser: Br
     async def current(conn: AsyncConnection) -> str:
         return str(await conn.scalar(text("SELECT password_hash FROM crew_accounts")))
 
-    _db(url, set_weak)
+    in_transaction(url, set_weak)
     assert browser.login("tanaka", PASSWORD).status_code == 303
-    upgraded = _db(url, current)
+    upgraded = in_transaction(url, current)
     assert upgraded != weak
     assert not PasswordHasher().check_needs_rehash(upgraded)
-
-
-def _civic(
-    url: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_civic_crew_add_prints_a_one_time_password(
     running_app: RunningApp, browser: Browser
 ) -> None:
-    url = _url(running_app)
-    added = _civic(url, "crew", "add", "hanako", "--role", "admin")
+    url = running_app.database_url
+    added = civic(url, "crew", "add", "hanako", "--role", "admin")
     assert added.returncode == 0, added.stderr
     found = re.search(r"one-time password: (\S+)", added.stdout)
     assert found, added.stdout
@@ -467,7 +349,7 @@ def test_civic_crew_add_prints_a_one_time_password(
     response = browser.login("hanako", found.group(1))
     assert (response.status_code, response.headers["location"]) == (303, "/crew/password")
 
-    again = _civic(url, "crew", "add", "hanako", "--role", "crew")
+    again = civic(url, "crew", "add", "hanako", "--role", "crew")
     assert again.returncode == 1
     assert "already exists" in again.stderr
     assert "one-time password" not in again.stdout

@@ -13,11 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from tests.conftest import RunningApp
-from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _db, _url, browser, browsers
-from tests.test_crew_pages import AKABANE, OJI, RESIDENT, _logged_in
+from tests.utils.app import RunningApp
+from tests.utils.crew import Browser, logged_in
+from tests.utils.database import in_transaction
 
-__all__ = ["browser", "browsers"]  # fixtures used here
+RESIDENT = "U" + "e" * 32
+OJI = (139.736233, 35.758357)
+AKABANE = (139.7209, 35.7778)
 
 FORMULA = '=HYPERLINK("http://x")'
 
@@ -28,7 +30,7 @@ def _file(app: RunningApp, *filed: reports.NewReport) -> list[reports.Submitted]
     async def work(conn: AsyncConnection) -> list[reports.Submitted]:
         return [await reports.submit_report(conn, report, 30) for report in filed]
 
-    return _db(_url(app), work)
+    return in_transaction(app.database_url, work)
 
 
 def _road(
@@ -63,13 +65,11 @@ def _cluster(app: RunningApp, cluster_id: int) -> tuple[str, list[int], list[str
         )
         return str(status), list(ids), list(notes)
 
-    return _db(_url(app), work)
+    return in_transaction(app.database_url, work)
 
 
 def _admin(app: RunningApp, browser: Browser) -> Browser:
-    _add_ready(app, "sato", "admin")
-    assert browser.login("sato", PASSWORD).status_code == 303
-    return browser
+    return logged_in(app, browser, "sato", "admin")
 
 
 def test_csv_export_is_excel_ready_filtered_and_has_no_line_user_id(
@@ -80,7 +80,7 @@ def test_csv_export_is_excel_ready_filtered_and_has_no_line_user_id(
         _road(OJI, address="東京都北区王子2-7-1", description=FORMULA, line_user_id=RESIDENT),
         reports.NewReport(category="streetlight", lon=AKABANE[0], lat=AKABANE[1]),
     )
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     page = crew.get("/crew/map?category=road").text
     assert 'href="/crew/export.csv?category=road"' in page
     assert 'href="/crew/export.geojson?category=road"' in page
@@ -108,7 +108,7 @@ def test_geojson_export_holds_one_lon_lat_point_per_report(
     running_app: RunningApp, browser: Browser
 ) -> None:
     first, second = _file(running_app, _road(OJI), _road(OJI, line_user_id=RESIDENT))
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     answer = crew.get("/crew/export.geojson?category=road&status=received")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/geo+json"
@@ -170,7 +170,7 @@ def test_merging_needs_an_admin_and_one_category(
         reports.NewReport(category="streetlight", lon=AKABANE[0], lat=AKABANE[1]),
     )
     other_road = _file(running_app, _road(AKABANE))[0]
-    crew = _logged_in(running_app, browsers())
+    crew = logged_in(running_app, browsers())
     assert "/merge" not in crew.get(f"/crew/clusters/{road.cluster_id}").text
     token = crew.csrf_token(f"/crew/clusters/{road.cluster_id}")
     refused = crew.post(

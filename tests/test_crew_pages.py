@@ -11,13 +11,12 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import reports
-from service.line.sandbox import LinePlatformStandIn
 from service.photos import LocalPhotoStore, process_photo
-from tests.conftest import RunningApp
-from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _db, _url, browser, browsers
-from tests.test_crewmap import data_block, decode
-
-__all__ = ["browser", "browsers"]  # fixtures used here
+from service.sandbox import LinePlatformStandIn
+from tests.utils.app import RunningApp
+from tests.utils.crew import Browser, logged_in
+from tests.utils.crewmap import data_block, decode
+from tests.utils.database import in_transaction
 
 RESIDENT = "U" + "e" * 32
 OJI = (139.736233, 35.758357)
@@ -43,7 +42,7 @@ def _seed(app: RunningApp) -> tuple[int, int, str]:
         second = await reports.submit_report(conn, light, 30)
         return first.cluster_id, second.cluster_id
 
-    first, second = _db(_url(app), work)
+    first, second = in_transaction(app.database_url, work)
     return first, second, photo.key
 
 
@@ -53,17 +52,11 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def _logged_in(app: RunningApp, browser: Browser) -> Browser:
-    _add_ready(app, "tanaka")
-    assert browser.login("tanaka", PASSWORD).status_code == 303
-    return browser
-
-
 def test_map_shows_filtered_clusters_with_local_assets_only(
     running_app: RunningApp, browser: Browser
 ) -> None:
     road, light, _ = _seed(running_app)
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     page = crew.get("/crew/map?category=road")
     assert page.status_code == 200
     frame_url = re.search(r'<iframe[^>]+src="([^"]+)"', page.text)
@@ -87,7 +80,7 @@ def test_status_change_on_the_cluster_page_notifies_the_reporter(
 ) -> None:
     standin.add_user(RESIDENT)
     road, _, key = _seed(running_app)
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     page = crew.get(f"/crew/clusters/{road}")
     assert page.status_code == 200
     assert RESIDENT not in page.text
@@ -112,7 +105,7 @@ def test_photos_are_served_to_crews_only(running_app: RunningApp, browser: Brows
     road, light, key = _seed(running_app)
     anonymous = httpx.get(f"{running_app.url}/crew/clusters/{road}/photos/{key}", trust_env=False)
     assert anonymous.status_code in (303, 401)
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     full = crew.get(f"/crew/clusters/{road}/photos/{key}")
     assert full.status_code == 200 and full.headers["content-type"] == "image/jpeg"
     assert "private" in full.headers["cache-control"]
@@ -127,7 +120,7 @@ def test_cluster_page_shows_its_location_on_a_small_map(
     running_app: RunningApp, browser: Browser
 ) -> None:
     road, _, _ = _seed(running_app)
-    crew = _logged_in(running_app, browser)
+    crew = logged_in(running_app, browser)
     assert f'src="/crew/clusters/{road}/map"' in crew.get(f"/crew/clusters/{road}").text
     small = crew.get(f"/crew/clusters/{road}/map")
     assert small.status_code == 200

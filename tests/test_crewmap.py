@@ -1,11 +1,11 @@
-"""The crew map page (gis/crewmap.py): offline assets, size at 100k reports, the embedded data,
-escaping, layers, status colours. No database needed."""
+"""The crew map page (service/crew/map_page.py): offline assets, size at 100k reports, the
+embedded data, escaping, layers, status colours. No database needed."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from folium import plugins
 
 from bench.crewmap import synthetic_clusters
 from gis.clusters import STATUSES
-from gis.crewmap import (
+from service.crew.map_page import (
     DEFAULT_STATUS_COLOURS,
     LAYER_BOUNDARY,
     LAYER_HAZARDS,
@@ -26,16 +26,15 @@ from gis.crewmap import (
     build_crew_map,
     offline_assets,
 )
+from tests.utils.crewmap import JST, data_block, decode, overlay_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "service" / "crew" / "static"
 ASSET_BASE = "/crew/static"
-JST = timezone(timedelta(hours=9))
 EVIL = "</script><script>alert(1)</script>"
 
 # src/href of every <script> and <link> tag.
 _ASSET_LINK = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"([^\"]*)\"", re.IGNORECASE)
-_DATA_BLOCK = r'<script type="application/json" id="({}_[0-9a-f]+_data)">(.*?)</script>'
 
 
 def cluster(cluster_id: int, **changes: Any) -> MapCluster:
@@ -89,52 +88,6 @@ def all_layers(name: str = "赤羽小学校", label: str = "0.5m未満") -> MapL
 
 def page(clusters: list[MapCluster], **kwargs: Any) -> str:
     return build_crew_map(clusters, asset_base=ASSET_BASE, **kwargs)
-
-
-def data_block(html: str, layer: str = "crew_reports") -> dict[str, Any]:
-    blocks = re.findall(_DATA_BLOCK.format(layer), html, re.DOTALL)
-    assert len(blocks) == 1, f"{len(blocks)} data blocks for {layer}"
-    data: dict[str, Any] = json.loads(blocks[0][1])
-    return data
-
-
-def decode(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """The clusters in a report data block, decoded as crewmap.js decodes them."""
-    assert data["v"] == 1
-    stride, rows = data["stride"], data["rows"]
-
-    def url(template: list[str], slot: int | str, cluster_id: int) -> str | None:
-        if slot == 0:
-            return None
-        return f"{template[0]}{cluster_id}{template[1]}" if slot == 1 else str(slot)
-
-    decoded = {}
-    cluster_id, first = 0, data["t0"]
-    for start in range(0, len(rows), stride):
-        row = rows[start : start + stride]
-        cluster_id += row[0]
-        first += row[6]
-        decoded[cluster_id] = {
-            "lon": (data["origin"][0] + row[1]) / 1e5,
-            "lat": (data["origin"][1] + row[2]) / 1e5,
-            "category": data["categories"][row[3]],
-            "status_code": row[4],
-            "status": data["statuses"][row[4]],
-            "colour": data["colours"][row[4]],
-            "report_count": row[5],
-            "first_at": datetime.fromtimestamp(first * 60, tz=JST),
-            "last_at": datetime.fromtimestamp((first + row[7]) * 60, tz=JST),
-            "detail_url": url(data["detail"], row[8], cluster_id),
-            "thumbnail_url": url(data["thumbnail"], row[9], cluster_id),
-        }
-    return decoded
-
-
-def overlay_names(html: str) -> list[str]:
-    """The overlay names in the LayerControl's script."""
-    block = re.search(r"overlays :\s*\{(.*?)\}", html, re.DOTALL)
-    assert block is not None
-    return [json.loads(name) for name in re.findall(r'("(?:[^"\\]|\\.)*") :', block.group(1))]
 
 
 def test_page_loads_nothing_from_another_host() -> None:
@@ -289,4 +242,5 @@ def test_status_colours_applied() -> None:
 
 def test_offline_assets_refuse_an_asset_without_a_local_copy() -> None:
     with pytest.raises(ValueError, match="no local copy"):
+        # folium's plugin classes have unannotated constructors (a third-party gap).
         offline_assets("/crew/static/vendor").apply(plugins.Draw())  # type: ignore[no-untyped-call]

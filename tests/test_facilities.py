@@ -8,9 +8,6 @@ The fixtures are real layouts holding SYNTHETIC facilities (tests/fixtures/facil
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,22 +19,18 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gis import load, nearby
-from gis.crewmap import LAYER_FACILITIES, build_crew_map
+from gis.facilities import Dataset, FacilityCategory
 from gis.sources.boundary import read_area_geojson
 from gis.sources.errors import SourceError
-from gis.sources.facilities import (
-    Dataset,
-    FacilityCategory,
-    FacilityFile,
-    normalise_city_code,
-    read_facilities_csv,
-)
+from gis.sources.facilities import FacilityFile, normalise_city_code, read_facilities_csv
+from service import sandbox
 from service.crew.map import map_layers
-from service.line import sandbox
-from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
+from service.crew.map_page import LAYER_FACILITIES, build_crew_map
+from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
-from tests.conftest import TEST_SECRET, RunningApp
-from tests.test_crewmap import data_block, overlay_names
+from tests.utils.app import TEST_SECRET, RunningApp
+from tests.utils.cli import civic
+from tests.utils.crewmap import data_block, overlay_names
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "facilities"
@@ -283,10 +276,6 @@ def _say(sender: WebhookSender, standin: LinePlatformStandIn, event: dict[str, A
     return standin.wait_for_deliveries(before + 1, user)[before]
 
 
-def _url(app: RunningApp) -> str:
-    return app.settings.database.url or ""
-
-
 def _quick(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [item["action"] for item in message["quickReply"]["items"]]
 
@@ -308,7 +297,7 @@ def _buttons(bubble: dict[str, Any]) -> list[dict[str, Any]]:
 def test_aed_word_asks_for_a_location_then_shows_the_nearest(
     running_app: RunningApp, sender: WebhookSender, standin: LinePlatformStandIn
 ) -> None:
-    _load(_url(running_app), "aed_v1.csv")
+    _load(running_app.database_url, "aed_v1.csv")
     asked = _say(sender, standin, sandbox.text_event(standin, USER_JA, "ＡＥＤ"))
     assert "近くのAED" in asked.messages[0]["text"]
     assert _quick(asked.messages[0])[0]["type"] == "location"
@@ -340,7 +329,7 @@ def test_aed_word_asks_for_a_location_then_shows_the_nearest(
 def test_location_answer_offers_the_facility_menu(
     running_app: RunningApp, sender: WebhookSender, standin: LinePlatformStandIn
 ) -> None:
-    _load(_url(running_app), "public_v1_utf8bom.csv", "medical_v1_utf8bom.csv")
+    _load(running_app.database_url, "public_v1_utf8bom.csv", "medical_v1_utf8bom.csv")
     lat, lon = JUJO
     shelters = _say(sender, standin, sandbox.location_event(standin, USER_EN, lat, lon))
     menu_button = next(
@@ -410,20 +399,8 @@ def test_crew_map_has_a_facilities_layer_once_facilities_are_loaded(empty_url: s
     assert data["points"][0][2:] == ["十条みらい小学校", 0]
 
 
-def _civic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_civic_load_facilities_prints_what_it_did(kita_url: str) -> None:
-    loaded = _civic(kita_url, "load", "facilities", str(FIXTURES / "defects_v2.csv"))
+    loaded = civic(kita_url, "load", "facilities", str(FIXTURES / "defects_v2.csv"))
     assert loaded.returncode == 0, loaded.stderr
     out = loaded.stdout
     assert out.startswith(
@@ -433,6 +410,6 @@ def test_civic_load_facilities_prints_what_it_did(kita_url: str) -> None:
     assert "skipped: 緯度/経度: blank: not placed, not offered — row 3 うみかぜ図書館" in out
     assert "(in the service area) — row 2 あおぞら区民センター" in out
     assert "fixed: 全国地方公共団体コード: '13117' has no check digit" in out
-    refused = _civic(kita_url, "load", "facilities", str(FIXTURES / "bad_number_v1.csv"))
+    refused = civic(kita_url, "load", "facilities", str(FIXTURES / "bad_number_v1.csv"))
     assert refused.returncode == 1
     assert "row 2, field 緯度: not a number: '35,7790'" in refused.stderr

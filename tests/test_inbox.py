@@ -11,7 +11,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from service.line import sandbox
+from service import sandbox
 from service.line.inbox import InboxEvent, InboxWorkers, claim_next, store_events
 from service.settings import InboxSettings
 

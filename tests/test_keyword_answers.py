@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from service.line.keywords import KeywordError, load_keywords
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import AnswerSettings, Settings
-from tests.conftest import RunningApp
-from tests.test_crew_auth import _civic
-from tests.test_reports_chat import OJI, Resident, db, postback_data, quick_actions
+from tests.utils.app import RunningApp
+from tests.utils.cli import civic
+from tests.utils.database import db
+from tests.utils.resident import OJI, Resident, postback_data, quick_actions
 
 CITY_CSV = (
     "keywords,answer,answer_en,url\n"
@@ -91,7 +92,7 @@ def test_a_shift_jis_table_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 @pytest.fixture
 def app_overrides(city_table: Path) -> dict[str, object]:
-    return {"answer": AnswerSettings(KEYWORD_ANSWERS=str(city_table))}
+    return {"answer": AnswerSettings(KEYWORD_ANSWERS=city_table)}
 
 
 @pytest.fixture
@@ -139,12 +140,12 @@ def test_a_report_description_is_not_taken_for_a_keyword(
 
 
 def test_civic_keywords_checks_a_table_before_it_is_used(city_table: Path, tmp_path: Path) -> None:
-    done = _civic("", "keywords", str(city_table), "--ask", "保育園に入りたい")
+    done = civic("", "keywords", str(city_table), "--ask", "保育園に入りたい")
     assert done.returncode == 0, done.stderr
     assert "3 answers, 6 keywords" in done.stdout
     assert "子ども未来課" in done.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("keywords,answer\n,x\n", encoding="utf-8")
-    done = _civic("", "keywords", str(bad))
+    done = civic("", "keywords", str(bad))
     assert done.returncode == 1
     assert f"{bad}, line 2: field 'keywords' has only empty keywords" in done.stderr

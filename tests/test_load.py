@@ -4,9 +4,6 @@ nothing. Uses the shipped real Kita-ku files (and edited copies of them in tmp_p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from gis.load import LoadResult
 from gis.sources.errors import SourceError
 from service import bundled
 from service.settings import DataSettings
+from tests.utils.cli import civic
 
 DATA = DataSettings()
 LANDSLIDE = DATA.hazard_maps / "landslide_plateau_533946.geojson"
@@ -109,32 +107,20 @@ def test_a_bad_feature_loads_nothing_and_names_file_feature_and_field(
     assert _count(empty_engine, "SELECT count(*) FROM hazard_zones") == 0
 
 
-def _civic(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_civic_load_commands(empty_url: str, tmp_path: Path) -> None:
-    first = _civic("load", "hazards", str(LANDSLIDE), "--kind", "landslide", database_url=empty_url)
+    first = civic(empty_url, "load", "hazards", str(LANDSLIDE), "--kind", "landslide")
     assert first.returncode == 0, first.stderr
     assert "25 added" in first.stdout
-    again = _civic("load", "hazards", str(LANDSLIDE), "--kind", "landslide", database_url=empty_url)
+    again = civic(empty_url, "load", "hazards", str(LANDSLIDE), "--kind", "landslide")
     assert "0 added, 0 updated, 25 unchanged" in again.stdout
-    shelters = _civic("load", "shelters", str(DATA.shelters), database_url=empty_url)
+    shelters = civic(empty_url, "load", "shelters", str(DATA.shelters))
     assert "58 added" in shelters.stdout
-    area = _civic("load", "area", str(DATA.service_area), database_url=empty_url)
+    area = civic(empty_url, "load", "area", str(DATA.service_area))
     assert "1 added" in area.stdout
 
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
-    failed = _civic("load", "hazards", str(broken), "--kind", "flood", database_url=empty_url)
+    failed = civic(empty_url, "load", "hazards", str(broken), "--kind", "flood")
     assert failed.returncode == 1
     assert "broken.geojson" in failed.stderr
     assert "Traceback" not in failed.stderr

@@ -16,11 +16,10 @@ from shapely.geometry import box
 from sqlalchemy import create_engine
 
 from gis.hazards import HazardKind
-from service import bundled
-from service.line import sandbox
-from service.line.sandbox import Delivery, LinePlatformStandIn, WebhookSender
+from service import bundled, sandbox
+from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
-from tests.conftest import TEST_SECRET, RunningApp
+from tests.utils.app import TEST_SECRET, RunningApp
 
 USER_JA = "U" + "1" * 32
 USER_EN = "U" + "2" * 32
@@ -204,7 +203,7 @@ def test_faced_hazard_without_any_designated_site_is_said_first(
     }
     path = tmp_path / "tsunami_synthetic.geojson"
     path.write_text(json.dumps(zone), encoding="utf-8")
-    engine = create_engine(running_app.settings.database.url or "")
+    engine = create_engine(running_app.database_url)
     bundled.load_hazard_file(engine, path, HazardKind.TSUNAMI)
     engine.dispose()
 

@@ -12,7 +12,7 @@ from gis.hazards import HazardKind, ShelterHazard
 from gis.nearby import AreaCheck, HazardHit, NearbySite
 from service.line import messages
 from service.line import report_messages as rm
-from service.line.sandbox import message_errors
+from service.sandbox import message_errors
 from service.settings import ReportSettings
 from service.vocabulary import Lang
 

@@ -25,10 +25,10 @@ from service import alerts, localdb, reports
 from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn
 from service.migrations import upgrade
+from service.sandbox import LinePlatformStandIn
 from service.settings import AlertSettings, OutboxSettings, ReportSettings
-from tests.conftest import make_settings
+from tests.utils.app import make_settings
 
 OJI = (35.758357, 139.736233)  # lat, lon
 ALICE, BOB, CAROL = "U" + "a1" * 16, "U" + "b2" * 16, "U" + "c3" * 16

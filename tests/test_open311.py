@@ -25,11 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import apikeys, reports
-from service.line.sandbox import LinePlatformStandIn
+from service.sandbox import LinePlatformStandIn
 from service.settings import Open311Settings, ReportSettings
-from tests.conftest import RunningApp
-from tests.test_crew_auth import _civic, _db
-from tests.test_reports_chat import Resident, _report_from_text, jpeg
+from tests.utils.app import RunningApp
+from tests.utils.cli import civic
+from tests.utils.database import in_transaction
+from tests.utils.photos import jpeg
+from tests.utils.resident import Resident, report_from_text
 
 JURISDICTION = "city.kita.tokyo.jp"
 OJI = (35.758357, 139.736233)  # 王子 (lat, lon): where the LINE chat files its report
@@ -96,19 +98,20 @@ def _http_error(call: Any, *args: Any, **kw: Any) -> requests.Response:
     """Run a georeport call that must fail; returns the HTTP answer."""
     with pytest.raises(requests.HTTPError) as failed:
         call(*args, **kw)
-    response: requests.Response = failed.value.response
+    response = failed.value.response
+    assert response is not None  # requests sets it on the errors raise_for_status raises
     return response
 
 
 def _new_key(app: RunningApp, name: str) -> str:
-    return _db(app.settings.database.url or "", lambda conn: apikeys.create_key(conn, name))
+    return in_transaction(app.database_url, lambda conn: apikeys.create_key(conn, name))
 
 
 def _rows(app: RunningApp, sql: str, **params: Any) -> list[Any]:
     async def work(conn: AsyncConnection) -> list[Any]:
         return list((await conn.execute(text(sql), params)).all())
 
-    return _db(app.settings.database.url or "", work)
+    return in_transaction(app.database_url, work)
 
 
 def _as_list(found: Any) -> list[dict[str, Any]]:
@@ -165,7 +168,7 @@ def test_a_filed_request_joins_the_line_residents_report_and_names_no_one(
     running_app: RunningApp, standin: LinePlatformStandIn
 ) -> None:
     resident = Resident(running_app, standin, RESIDENT, "ja")
-    done = _report_from_text(resident, photo=jpeg())
+    done = report_from_text(resident, photo=jpeg())
     line_no = int(done.split("No.")[1].split()[0])
     key = _new_key(running_app, "partner-app")
 
@@ -243,7 +246,7 @@ def test_a_filed_request_joins_the_line_residents_report_and_names_no_one(
 
 def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
     keyless = _filer(running_app, key_required=False)
-    spot = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
     for key in (None, "not-a-key"):
         with pytest.raises(HttpError) as refused:
             _file(keyless, key, **spot)
@@ -253,7 +256,7 @@ def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
 
     key = _new_key(running_app, "retired-app")
     assert _file(_filer(running_app), key, **spot)["service_request_id"]
-    _db(running_app.settings.database.url or "", lambda c: apikeys.revoke_key(c, "retired-app"))
+    in_transaction(running_app.database_url, lambda c: apikeys.revoke_key(c, "retired-app"))
     with pytest.raises(HttpError) as revoked:
         _file(_filer(running_app, "xml"), key, **spot)
     assert revoked.value.status == 403
@@ -268,7 +271,7 @@ def test_filing_needs_a_live_api_key(running_app: RunningApp) -> None:
 def test_a_key_files_at_most_its_hourly_allowance(running_app: RunningApp) -> None:
     key = _new_key(running_app, "busy-app")
     other = _new_key(running_app, "quiet-app")
-    spot = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1], "description": "穴"}
     for _ in range(2):
         assert _file(_filer(running_app), key, **spot)["service_request_id"]
     with pytest.raises(HttpError) as refused:
@@ -349,7 +352,7 @@ async def _synthetic_reports(conn: AsyncConnection) -> dict[str, int]:
 
 
 def test_requests_are_filtered_as_the_spec_says(running_app: RunningApp) -> None:
-    made = _db(running_app.settings.database.url or "", _synthetic_reports)
+    made = in_transaction(running_app.database_url, _synthetic_reports)
     now = datetime.now(UTC)
     reader = _reader(running_app)
 
@@ -414,29 +417,29 @@ def test_requests_are_filtered_as_the_spec_says(running_app: RunningApp) -> None
     "app_overrides", [{"open311": Open311Settings(OPEN311_MAX_REQUESTS=2)}], indirect=True
 )
 def test_at_most_max_requests_newest_first(running_app: RunningApp) -> None:
-    made = _db(running_app.settings.database.url or "", _synthetic_reports)
+    made = in_transaction(running_app.database_url, _synthetic_reports)
     found = _reader(running_app).get_service_requests()
     assert [int(r["service_request_id"]) for r in found] == [made["light_now"], made["road_now"]]
 
 
 def test_civic_apikey_add_list_revoke(running_app: RunningApp) -> None:
-    url = running_app.settings.database.url or ""
-    added = _civic(url, "apikey", "add", "city-partner")
+    url = running_app.database_url
+    added = civic(url, "apikey", "add", "city-partner")
     assert added.returncode == 0, added.stderr
     found = re.search(r"api_key: (\S+)", added.stdout)
     assert found, added.stdout
     key = found.group(1)
-    spot = {"lat": OJI[0], "lng": OJI[1]}
+    spot: dict[str, Any] = {"lat": OJI[0], "lng": OJI[1]}
     assert _file(_filer(running_app), key, **spot)["service_request_id"]
 
-    listed = _civic(url, "apikey", "list")
+    listed = civic(url, "apikey", "list")
     assert "city-partner: live" in listed.stdout and key not in listed.stdout
-    assert _civic(url, "apikey", "revoke", "city-partner").returncode == 0
+    assert civic(url, "apikey", "revoke", "city-partner").returncode == 0
     with pytest.raises(HttpError) as refused:
         _file(_filer(running_app), key, **spot)
     assert refused.value.status == 403
-    assert "city-partner: revoked" in _civic(url, "apikey", "list").stdout
+    assert "city-partner: revoked" in civic(url, "apikey", "list").stdout
 
-    again = _civic(url, "apikey", "add", "city-partner")
+    again = civic(url, "apikey", "add", "city-partner")
     assert again.returncode == 1 and "already exists" in again.stderr
     assert "api_key:" not in again.stdout

@@ -19,15 +19,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service import sandbox
 from service.app import create_app
-from service.line import sandbox
 from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
 from service.logs import JsonFormatter, TextFormatter, event_context
 from service.metrics import Metrics
 from service.notifications import Recipient, StatusNotice, queue_pushes
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import (
     AlertSettings,
     InboxSettings,
@@ -35,8 +35,8 @@ from service.settings import (
     OutboxSettings,
     ReportSettings,
 )
-from tests.conftest import TEST_SECRET, RunningApp, make_settings
-from tests.servers import serve
+from tests.utils.app import TEST_SECRET, RunningApp, make_settings
+from tests.utils.servers import serve
 
 USER = "U" + "7" * 32
 # A message a resident might send; it must never reach a log line.

@@ -13,13 +13,14 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from service import reports
-from service.line import outbox, sandbox
+from service import reports, sandbox
+from service.line import outbox
 from service.line.notices import NoticeMessages
 from service.line.platform import LinePlatform
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings, ReportSettings
-from tests.conftest import TEST_SECRET, RunningApp, make_settings
+from service.vocabulary import Lang
+from tests.utils.app import TEST_SECRET, RunningApp, make_settings
 
 OJI = (139.736233, 35.758357)  # lon, lat
 ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
@@ -27,7 +28,7 @@ SETTINGS = ReportSettings()
 NOTICES = NoticeMessages(SETTINGS, AlertSettings())
 
 
-async def _file(engine: AsyncEngine, user: str, lang: str, dlon: float = 0.0) -> reports.Submitted:
+async def _file(engine: AsyncEngine, user: str, lang: Lang, dlon: float = 0.0) -> reports.Submitted:
     report = reports.NewReport(
         category="road",
         lon=OJI[0] + dlon,
@@ -48,7 +49,7 @@ async def _change(engine: AsyncEngine, cluster: int, status: str, note: str = ""
 
 @pytest_asyncio.fixture
 async def engine(running_app: RunningApp) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(running_app.settings.database.url or "")
+    engine = create_async_engine(running_app.database_url)
     yield engine
     await engine.dispose()
 
@@ -116,7 +117,8 @@ async def test_a_push_accepted_before_a_crash_is_not_sent_again(
         # A worker claims the push, LINE accepts it, and the worker dies before recording it.
         async with engine.begin() as conn:
             item = await outbox.claim_next(conn, lease_seconds=0.3)
-        assert item is not None and item.line_user_id is not None
+        assert item is not None
+        assert item.line_user_id is not None  # a push to one resident, not a multicast
         messages = NOTICES.render(item.notice(), outbox.push_language(item))
         await platform.push(item.line_user_id, messages, item.retry_key)
         await asyncio.sleep(0.4)
@@ -160,7 +162,8 @@ async def test_forget_unlinks_reporters_of_long_closed_reports_only(
         done = await reports.forget_reporters(conn, datetime.now(UTC) - timedelta(days=365))
     assert done.reports == 1
     async with engine.connect() as conn:
-        users = dict((await conn.execute(text("SELECT id, line_user_id FROM reports"))).all())
+        rows = (await conn.execute(text("SELECT id, line_user_id FROM reports"))).all()
+        users: dict[int, str | None] = {row.id: row.line_user_id for row in rows}
     assert users[old.report_id] is None
     assert users[still_open.report_id] == BOB
 

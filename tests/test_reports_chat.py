@@ -7,94 +7,21 @@ Photos are made in the tests with Pillow; report locations are real Kita-ku coor
 from __future__ import annotations
 
 import io
-import itertools
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
+from service.sandbox import LinePlatformStandIn
 from service.settings import ReportSettings
-from tests.conftest import TEST_SECRET, RunningApp
+from tests.utils.app import RunningApp
+from tests.utils.database import db
+from tests.utils.photos import jpeg
+from tests.utils.resident import OJI, Resident, postback_data, quick_actions, report_from_text
 
-OJI = (35.758357, 139.736233)  # 王子 (lat, lon)
 OJI_12M_EAST = (35.758357, 139.736366)  # about 12 m east of OJI
 SHINJUKU = (35.6896, 139.7006)  # outside Kita-ku
-
-_ids = itertools.count(1)
-
-
-def jpeg(*, gps: bool = False, size: tuple[int, int] = (640, 480)) -> bytes:
-    """A photo; with `gps`, one that carries the camera's position in EXIF."""
-    image = Image.new("RGB", size, (120, 140, 160))
-    exif = Image.Exif()
-    exif[0x010F] = "TestCam"  # Make
-    if gps:
-        exif[0x8825] = {1: "N", 2: (35.0, 45.0, 30.0), 3: "E", 4: (139.0, 44.0, 10.0)}
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
-
-
-class Resident:
-    """A resident in the LINE app: sends events, reads what the bot answered."""
-
-    def __init__(self, app: RunningApp, standin: LinePlatformStandIn, user_id: str, lang: str):
-        self.app, self.standin, self.user_id = app, standin, user_id
-        standin.add_user(user_id, language=lang)
-        self.sender = WebhookSender(app.webhook_url, TEST_SECRET)
-
-    def _send(self, event: dict[str, Any], *, expect_answer: bool = True) -> list[dict[str, Any]]:
-        before = len(self.standin.delivered(self.user_id))
-        assert self.sender.send([event]).status_code == 200
-        if not expect_answer:
-            time.sleep(0.6)
-            assert len(self.standin.delivered(self.user_id)) == before
-            return []
-        delivery = self.standin.wait_for_deliveries(before + 1, self.user_id)[before]
-        return delivery.messages
-
-    def say(self, words: str) -> list[dict[str, Any]]:
-        return self._send(sandbox.text_event(self.standin, self.user_id, words))
-
-    def tap(self, data: str) -> list[dict[str, Any]]:
-        return self._send(sandbox.postback_event(self.standin, self.user_id, data))
-
-    def locate(self, lat: float, lon: float, address: str | None = None) -> list[dict[str, Any]]:
-        event = sandbox.location_event(self.standin, self.user_id, lat, lon, address=address)
-        return self._send(event)
-
-    def photo(
-        self, content: bytes | None, image_set: tuple[str, int, int] | None = None, **kw: Any
-    ) -> list[dict[str, Any]]:
-        message_id = f"{next(_ids):018d}"
-        event = sandbox.image_event(
-            self.standin, self.user_id, message_id, image_set, content=content
-        )
-        return self._send(event, **kw)
-
-
-def quick_actions(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [item["action"] for item in message.get("quickReply", {}).get("items", [])]
-
-
-def postback_data(message: dict[str, Any], label_part: str) -> str:
-    for action in quick_actions(message):
-        if action["type"] == "postback" and label_part in action["label"]:
-            return str(action["data"])
-    raise AssertionError(f"no quick reply {label_part!r} in {quick_actions(message)}")
-
-
-def db(app: RunningApp, sql: str, **params: Any) -> list[Any]:
-    engine = create_engine(app.settings.database.url or "")
-    with engine.connect() as conn:
-        rows = conn.execute(text(sql), params).all()
-    engine.dispose()
-    return rows
 
 
 @pytest.fixture
@@ -107,33 +34,10 @@ def bob(running_app: RunningApp, standin: LinePlatformStandIn) -> Resident:
     return Resident(running_app, standin, "U" + "b2" * 16, "en")
 
 
-def _report_from_text(
-    resident: Resident, *, category: str = "道路", photo: bytes | None = None
-) -> str:
-    """The whole text-first path; returns the bot's final words."""
-    question = resident.say("通報")[-1]
-    assert "何についての通報" in question["text"] or "What is the problem" in question["text"]
-    question = resident.tap(postback_data(question, category))[-1]
-    assert any(a["type"] == "location" for a in quick_actions(question))
-    question = resident.locate(*OJI, address="東京都北区王子2-7-1")[-1]
-    assert any(a["type"] == "camera" for a in quick_actions(question))
-    assert any(a["type"] == "cameraRoll" for a in quick_actions(question))
-    if photo is not None:
-        question = resident.photo(photo)[-1]
-        question = resident.tap(
-            postback_data(question, "次へ" if "次へ" in str(question) else "Next")
-        )[-1]
-    else:
-        question = resident.tap("report=photos_done")[-1]
-    question = resident.say("歩道に5cmほどの段差があります")[-1]
-    assert "よろしいですか" in question["text"] or "Send this report" in question["text"]
-    return str(resident.tap("report=submit")[-1]["text"])
-
-
 def test_text_first_report_gets_a_number_and_a_clean_photo(
     running_app: RunningApp, alice: Resident, tmp_path: Path
 ) -> None:
-    done = _report_from_text(alice, photo=jpeg(gps=True))
+    done = report_from_text(alice, photo=jpeg(gps=True))
     assert "受付番号: No." in done
     number = int(done.split("No.")[1].split()[0])
     (report,) = db(running_app, "SELECT * FROM reports WHERE id = :id", id=number)
@@ -223,7 +127,7 @@ def test_draft_expires_after_30_minutes_and_the_resident_is_told(
     running_app: RunningApp, alice: Resident
 ) -> None:
     alice.say("通報")
-    engine = create_engine(running_app.settings.database.url or "")
+    engine = create_engine(running_app.database_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE report_drafts SET updated_at = now() - interval '31 minutes'"))
     engine.dispose()
@@ -246,7 +150,7 @@ def test_report_outside_the_area_is_refused_politely(
 def test_duplicate_joins_the_cluster_and_says_how_many(
     running_app: RunningApp, alice: Resident, bob: Resident
 ) -> None:
-    first = _report_from_text(alice)
+    first = report_from_text(alice)
     assert "すでに報告" not in first
     bob.say("report")
     bob.tap("report=category&code=road")
@@ -264,8 +168,8 @@ def test_duplicate_joins_the_cluster_and_says_how_many(
 def test_other_category_nearby_is_not_a_duplicate(
     running_app: RunningApp, alice: Resident, bob: Resident
 ) -> None:
-    _report_from_text(alice)
-    _report_from_text(bob, category="Streetlight")
+    report_from_text(alice)
+    report_from_text(bob, category="Streetlight")
     assert db(running_app, "SELECT count(DISTINCT cluster_id) FROM reports")[0][0] == 2
 
 
@@ -299,8 +203,8 @@ def test_a_bad_photo_is_refused_and_the_report_goes_on(
     "app_overrides", [{"reports": ReportSettings(REPORTS_PER_HOUR=2)}], indirect=True
 )
 def test_rate_limit_refuses_kindly(running_app: RunningApp, alice: Resident) -> None:
-    _report_from_text(alice)
-    _report_from_text(alice)
+    report_from_text(alice)
+    report_from_text(alice)
     refusal = alice.say("通報")[-1]["text"]
     assert "1時間に2件まで" in refusal
     assert db(running_app, "SELECT count(*) FROM report_drafts")[0][0] == 0

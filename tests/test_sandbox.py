@@ -42,7 +42,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 
-from service.line.sandbox import (
+from service.sandbox import (
     LinePlatformStandIn,
     WebhookSender,
     create_standin_app,
@@ -57,11 +57,7 @@ from service.line.sandbox import (
     unfollow_event,
     webhook_body,
 )
-
-try:  # tests/ is a plain directory (on sys.path) unless someone makes it a package
-    from servers import serve
-except ImportError:  # pragma: no cover
-    from tests.servers import serve
+from tests.utils.servers import serve
 
 TOKEN = "sandbox-channel-access-token"
 SECRET = "sandbox-channel-secret"

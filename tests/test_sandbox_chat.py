@@ -11,97 +11,18 @@ database, with no LINE credentials in its environment.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from service import localdb
-from tests.conftest import RunningApp, _copy
-from tests.servers import free_port
-from tests.test_reports_chat import jpeg
+from tests.utils.app import RunningApp
+from tests.utils.photos import jpeg
+from tests.utils.sandbox import SandboxApp
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 60.0
 RESIDENT = "U" + "5" * 32
-
-
-@dataclass
-class SandboxApp:
-    """An app running in sandbox mode, and its database."""
-
-    url: str
-    database_url: str
-
-    def query(self, sql: str, **params: Any) -> list[Any]:
-        """Rows of `sql` on the app's database."""
-        engine = create_engine(self.database_url)
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(text(sql), params))
-        finally:
-            engine.dispose()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox app exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the sandbox app did not start in {START_TIMEOUT} s:\n{log.read_text()}")
-
-
-@pytest.fixture(scope="module")
-def sandbox_app(
-    cluster: localdb.LocalCluster, kita_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SandboxApp]:
-    """`civic serve --sandbox` on a loopback port, on its own copy of the Kita-ku database."""
-    database_url = _copy(cluster, kita_template)
-    port = free_port()
-    work = tmp_path_factory.mktemp("sandbox")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "PHOTO_DIR": str(work / "photos"),
-        "INBOX_POLL_SECONDS": "0.2",
-        "INBOX_RETRY_BASE_SECONDS": "0.1",
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "OUTBOX_RETRY_BASE_SECONDS": "0.1",
-    }
-    log = work / "app.log"
-    command = [sys.executable, "-m", "service", "serve", "--sandbox"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, process, log)
-        yield SandboxApp(url, database_url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ photo from the file picker, next, description, send) and sees the report number.
 
 Each step goes through the real path: the page posts to /sandbox/say, which signs a webhook
 to the app's own /line/webhook; what the page shows is what the LINE stand-in received. The
-app is `civic serve --sandbox` (tests/test_sandbox_chat.py's fixture); the browser is
-Debian's Chromium, as in tests/test_browser.py (skipped, saying why, when it is missing).
+app is `civic serve --sandbox` (the `sandbox_app` fixture); the browser is Debian's Chromium,
+as in tests/test_browser.py (skipped, saying why, when it is missing).
 """
 
 from __future__ import annotations
@@ -20,23 +20,23 @@ from typing import Any
 import pytest
 
 from service.settings import ReportSettings
+from tests.utils.chromium import TIMEOUT_MS, console_error, skip_without_chromium
+from tests.utils.photos import jpeg
+from tests.utils.sandbox import SandboxApp
 
-# tests.test_browser skips this module, saying why, when Chromium or Playwright is missing.
-from tests.test_browser import (
-    TIMEOUT_MS,
+skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
+from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
     Browser,
     BrowserContext,
+    FilePayload,
+    Locator,
     Page,
-    _console_error,
-    chromium,
+    Position,
+    ViewportSize,
     expect,
 )
-from tests.test_reports_chat import jpeg
-from tests.test_sandbox_chat import SandboxApp, sandbox_app
 
-__all__ = ["chromium", "sandbox_app"]  # fixtures used here
-
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TABATA = (35.7381, 139.7607)  # Tabata station, Kita-ku
 # Real data (GSI 指定緊急避難場所, bundled): the school 330 m from Tabata station, the nearest
 # site designated for the hazards there, comes first.
@@ -66,7 +66,7 @@ def problems(phone: BrowserContext) -> list[str]:
     found: list[str] = []
 
     def watch(page: Page) -> None:
-        page.on("console", lambda msg: _console_error(msg, found))
+        page.on("console", lambda msg: console_error(msg, found))
         page.on("pageerror", lambda exc: found.append(str(exc)))
         page.on(
             "response",
@@ -91,11 +91,11 @@ def _send_text(page: Page, words: str) -> None:
     page.click("#sb-send")
 
 
-def _last_bot_text(page: Page) -> Any:
+def _last_bot_text(page: Page) -> Locator:
     return page.locator(".sb-row-bot .sb-bubble-bot").last
 
 
-def _pixel(page: Page, lat: float, lon: float) -> dict[str, float]:
+def _pixel(page: Page, lat: float, lon: float) -> Position:
     """Where (lat, lon) is in the map element: Web Mercator from the view the page opens at
     (its centre and zoom are in the page's JSON block)."""
     view = json.loads(page.locator("#sb-map-data").text_content() or "{}")
@@ -169,7 +169,11 @@ def test_shelter_search_then_a_complete_report(
 
     with page.expect_file_chooser() as chooser:
         _chip(page, "写真を選ぶ").click()
-    photo = {"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": jpeg(size=(64, 48))}
+    photo: FilePayload = {
+        "name": "pothole.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": jpeg(size=(64, 48)),
+    }
     chooser.value.set_files(photo)
     expect(page.locator(".sb-row-user img.sb-photo")).to_have_count(1)
     expect(_last_bot_text(page)).to_contain_text("写真を受け取りました（1/4枚）")

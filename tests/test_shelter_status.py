@@ -17,13 +17,14 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard
 from gis.nearby import AreaCheck, NearbySite
 from gis.shelter_status import ShelterStatus
-from service.line import messages, sandbox
-from service.line.messages import JST
-from service.line.sandbox import LinePlatformStandIn, WebhookSender, message_errors
-from tests.conftest import TEST_SECRET, RunningApp
-from tests.test_crew_auth import PASSWORD, Browser, _add_ready, _civic, _db, _url, browser, browsers
-
-__all__ = ["browser", "browsers"]  # fixtures used here
+from service import sandbox
+from service.line import messages
+from service.localtime import JST
+from service.sandbox import LinePlatformStandIn, WebhookSender, message_errors
+from tests.utils.app import TEST_SECRET, RunningApp
+from tests.utils.cli import civic
+from tests.utils.crew import logged_in
+from tests.utils.database import in_transaction
 
 RESIDENT_JA = "U" + "a" * 32
 RESIDENT_EN = "U" + "b" * 32
@@ -47,7 +48,7 @@ def _statuses(url: str) -> dict[str, tuple[str, str, str]]:
         )
         return {row.common_id: (row.status, row.note, row.updated_by) for row in rows}
 
-    return _db(url, work)
+    return in_transaction(url, work)
 
 
 def _log(url: str) -> list[tuple[str, str, str]]:
@@ -59,7 +60,7 @@ def _log(url: str) -> list[tuple[str, str, str]]:
         )
         return [(row.common_id, row.status, row.actor) for row in rows]
 
-    return _db(url, work)
+    return in_transaction(url, work)
 
 
 def _ids_for(url: str, hazard: ShelterHazard) -> set[str]:
@@ -70,15 +71,17 @@ def _ids_for(url: str, hazard: ShelterHazard) -> set[str]:
         )
         return {row.common_id for row in rows}
 
-    return _db(url, work)
+    return in_transaction(url, work)
 
 
 def _set(url: str, ids: list[str], status: ShelterStatus, note: str = "") -> None:
-    _db(url, lambda conn: shelter_status.set_status(conn, ids, status, actor=ACTOR, note=note))
+    in_transaction(
+        url, lambda conn: shelter_status.set_status(conn, ids, status, actor=ACTOR, note=note)
+    )
 
 
 def _declare(url: str, hazard: ShelterHazard) -> None:
-    _db(url, lambda conn: shelter_status.declare_hazard(conn, hazard, actor=ACTOR))
+    in_transaction(url, lambda conn: shelter_status.declare_hazard(conn, hazard, actor=ACTOR))
 
 
 def _hhmm(url: str, common_id: str) -> str:
@@ -88,11 +91,11 @@ def _hhmm(url: str, common_id: str) -> str:
         )
         return at
 
-    return _db(url, work).astimezone(JST).strftime("%H:%M")
+    return in_transaction(url, work).astimezone(JST).strftime("%H:%M")
 
 
 def test_cli_sets_status_logs_it_and_lists_it(kita_url: str) -> None:
-    done = _civic(
+    done = civic(
         kita_url, "shelter", "open", FUJIMI_JHS, OLD_JUJODAI_ES, "--note", "体育館", "--by", "sato"
     )
     assert done.returncode == 0, done.stderr
@@ -103,8 +106,8 @@ def test_cli_sets_status_logs_it_and_lists_it(kita_url: str) -> None:
     }
     assert _log(kita_url) == [(FUJIMI_JHS, "open", "sato"), (OLD_JUJODAI_ES, "open", "sato")]
 
-    assert _civic(kita_url, "shelter", "hazard", "flood").returncode == 0
-    listed = _civic(kita_url, "shelter", "list")
+    assert civic(kita_url, "shelter", "hazard", "flood").returncode == 0
+    listed = civic(kita_url, "shelter", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.startswith("active hazard: flood (declared ")
     line = next(li for li in listed.stdout.splitlines() if li.startswith(FUJIMI_JHS))
@@ -116,7 +119,7 @@ def test_cli_sets_status_logs_it_and_lists_it(kita_url: str) -> None:
 def test_cli_bulk_by_hazard_and_by_area(kita_url: str, tmp_path: Path) -> None:
     landslide = _ids_for(kita_url, ShelterHazard.LANDSLIDE)
     assert len(landslide) == 9  # the real Kita-ku designation
-    done = _civic(kita_url, "shelter", "full", "--hazard", "landslide", "--by", "sato")
+    done = civic(kita_url, "shelter", "full", "--hazard", "landslide", "--by", "sato")
     assert done.returncode == 0, done.stderr
     assert set(_statuses(kita_url)) == landslide
     assert {status for status, _, _ in _statuses(kita_url).values()} == {"full"}
@@ -128,25 +131,25 @@ def test_cli_bulk_by_hazard_and_by_area(kita_url: str, tmp_path: Path) -> None:
     polygon = {"type": "Polygon", "coordinates": [[*square, square[0]]]}
     feature = {"type": "Feature", "properties": {}, "geometry": polygon}
     area.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    inside = _civic(kita_url, "shelter", "close", "--within", str(area))
+    inside = civic(kita_url, "shelter", "close", "--within", str(area))
     assert inside.returncode == 0, inside.stderr
     assert _statuses(kita_url)[FUJIMI_JHS][0] == "closed"
     assert len(_statuses(kita_url)) == len(landslide) + 1
-    none = _civic(kita_url, "shelter", "close", "--within", str(area), "--hazard", "flood")
+    none = civic(kita_url, "shelter", "close", "--within", str(area), "--hazard", "flood")
     assert none.returncode == 1
     assert "no active site designated for flood and inside the area" in none.stderr
 
 
 def test_cli_refuses_unknown_ids_and_changes_nothing(kita_url: str) -> None:
-    done = _civic(kita_url, "shelter", "close", FUJIMI_JHS, "E13117XXXXX", "--hazard", "flood")
+    done = civic(kita_url, "shelter", "close", FUJIMI_JHS, "E13117XXXXX", "--hazard", "flood")
     assert done.returncode == 1
     assert "no active site with ID: E13117XXXXX; nothing was changed" in done.stderr
     assert _statuses(kita_url) == {}
     assert _log(kita_url) == []
-    nothing = _civic(kita_url, "shelter", "close")
+    nothing = civic(kita_url, "shelter", "close")
     assert nothing.returncode == 1
     assert "no site given" in nothing.stderr
-    wrong = _civic(kita_url, "shelter", "hazard", "floods")
+    wrong = civic(kita_url, "shelter", "hazard", "floods")
     assert wrong.returncode == 1
     assert "unknown hazard 'floods'" in wrong.stderr and "landslide" in wrong.stderr
 
@@ -159,7 +162,7 @@ def test_town_selection_takes_the_town_but_not_its_namesakes(kita_url: str) -> N
         )
         return tabata, flood_in_tabata
 
-    tabata, flood_in_tabata = _db(kita_url, work)
+    tabata, flood_in_tabata = in_transaction(kita_url, work)
     assert set(tabata) == TABATA_IDS
     assert set(flood_in_tabata) == TABATA_FLOOD_IDS
 
@@ -179,7 +182,7 @@ def _bubble_texts(bubble: dict[str, Any]) -> list[str]:
 def test_location_answer_offers_open_suited_sites_first_and_names_the_full_one(
     running_app: RunningApp, standin: LinePlatformStandIn
 ) -> None:
-    url = _url(running_app)
+    url = running_app.database_url
     standin.add_user(RESIDENT_JA, language="ja")
     standin.add_user(RESIDENT_EN, language="en")
     sender = WebhookSender(running_app.webhook_url, TEST_SECRET)
@@ -207,7 +210,7 @@ def test_location_answer_offers_open_suited_sites_first_and_names_the_full_one(
 
 
 def test_public_page_and_geojson_show_status_without_login(running_app: RunningApp) -> None:
-    url = _url(running_app)
+    url = running_app.database_url
     _declare(url, ShelterHazard.EARTHQUAKE)
     _set(url, [OLD_JUJODAI_ES], ShelterStatus.OPEN, note="ペット可")
     _set(url, [FUJIMI_JHS], ShelterStatus.CLOSED)
@@ -243,17 +246,11 @@ def test_public_page_and_geojson_show_status_without_login(running_app: RunningA
     assert by_id[OLD_FUJIMI_JHS]["properties"]["updated_at"] is None
 
 
-def _logged_in(app: RunningApp, browser: Browser, name: str, role: str) -> Browser:
-    _add_ready(app, name, role)
-    assert browser.login(name, PASSWORD).status_code == 303
-    return browser
-
-
 def test_crew_may_look_but_only_admins_change_and_with_a_form_token(
     running_app: RunningApp, browsers: Any
 ) -> None:
-    url = _url(running_app)
-    crew = _logged_in(running_app, browsers(), "tanaka", "crew")
+    url = running_app.database_url
+    crew = logged_in(running_app, browsers(), "tanaka", "crew")
     page = crew.get("/crew/shelters")
     assert page.status_code == 200
     assert "区立十条富士見中学校" in page.text and 'name="ids"' not in page.text
@@ -261,7 +258,7 @@ def test_crew_may_look_but_only_admins_change_and_with_a_form_token(
     form = {"csrf_token": token, "status": "open", "ids": [FUJIMI_JHS]}
     assert crew.post("/crew/shelters/status", data=form).status_code == 403
 
-    admin = _logged_in(running_app, browsers(), "suzuki", "admin")
+    admin = logged_in(running_app, browsers(), "suzuki", "admin")
     no_token = {"status": "open", "ids": [FUJIMI_JHS]}
     assert admin.post("/crew/shelters/status", data=no_token).status_code == 403
     assert _statuses(url) == {}
@@ -342,17 +339,17 @@ def _declarations(url: str) -> list[tuple[str | None, str]]:
         rows = await conn.execute(text("SELECT hazard, actor FROM hazard_declarations ORDER BY id"))
         return [(row.hazard, row.actor) for row in rows]
 
-    return _db(url, work)
+    return in_transaction(url, work)
 
 
 def _active(url: str) -> shelter_status.ActiveHazard | None:
-    return _db(url, shelter_status.active_hazard)
+    return in_transaction(url, shelter_status.active_hazard)
 
 
 def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
     running_app: RunningApp, standin: LinePlatformStandIn
 ) -> None:
-    url = _url(running_app)
+    url = running_app.database_url
     standin.add_user(RESIDENT_JA, language="ja")
     sender = WebhookSender(running_app.webhook_url, TEST_SECRET)
     _set(url, [FUJIMI_JHS], ShelterStatus.FULL, note="第二体育館へ")
@@ -360,7 +357,7 @@ def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
     _set(url, [OLD_FUJIMI_JHS], ShelterStatus.CLOSED)
     assert "区立十条富士見中学校は満員です" in _ask(sender, standin, RESIDENT_JA, *JUJO)[0]["text"]
 
-    done = _civic(url, "shelter", "clear", FUJIMI_JHS, OLD_FUJIMI_JHS, "--by", "sato")
+    done = civic(url, "shelter", "clear", FUJIMI_JHS, OLD_FUJIMI_JHS, "--by", "sato")
     assert done.returncode == 0, done.stderr
     assert f"2 sites cleared (no status): {FUJIMI_JHS}, {OLD_FUJIMI_JHS}" in done.stdout
     assert _statuses(url) == {OLD_JUJODAI_ES: ("open", "", ACTOR)}
@@ -377,15 +374,15 @@ def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
         "open",
     )
 
-    mixed = _civic(url, "shelter", "clear", "--all", FUJIMI_JHS)
+    mixed = civic(url, "shelter", "clear", "--all", FUJIMI_JHS)
     assert mixed.returncode == 1 and "--all takes every site" in mixed.stderr
-    wrong = _civic(url, "shelter", "clear", OLD_JUJODAI_ES, "E13117NOPE")
+    wrong = civic(url, "shelter", "clear", OLD_JUJODAI_ES, "E13117NOPE")
     assert wrong.returncode == 1
     assert "no active site with ID: E13117NOPE; nothing was changed" in wrong.stderr
     assert set(_statuses(url)) == {OLD_JUJODAI_ES}
 
     _declare(url, ShelterHazard.FLOOD)
-    everything = _civic(url, "shelter", "clear", "--all", "--by", "ito")
+    everything = civic(url, "shelter", "clear", "--all", "--by", "ito")
     assert everything.returncode == 0, everything.stderr
     assert f"1 site cleared (no status): {OLD_JUJODAI_ES}" in everything.stdout
     assert "the declared hazard (flood) is still active" in everything.stdout
@@ -397,8 +394,8 @@ def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
 def test_crew_clears_a_selection_and_ends_the_disaster_with_confirmation(
     running_app: RunningApp, browsers: Any
 ) -> None:
-    url = _url(running_app)
-    admin = _logged_in(running_app, browsers(), "suzuki", "admin")
+    url = running_app.database_url
+    admin = logged_in(running_app, browsers(), "suzuki", "admin")
     token = admin.csrf_token("/crew/shelters")
     declared = admin.post("/crew/shelters/hazard", data={"csrf_token": token, "hazard": "flood"})
     assert declared.status_code == 303
@@ -414,7 +411,7 @@ def test_crew_clears_a_selection_and_ends_the_disaster_with_confirmation(
     row = re.search(rf'<tr id="site-{FUJIMI_JHS}">(.*?)</tr>', page, re.S)
     assert row and "未設定" in row.group(1)
 
-    crew = _logged_in(running_app, browsers(), "tanaka", "crew")
+    crew = logged_in(running_app, browsers(), "tanaka", "crew")
     crew_form = {"csrf_token": crew.csrf_token("/crew/shelters"), "confirm": "yes"}
     assert crew.post("/crew/shelters/end", data=crew_form).status_code == 403
     assert admin.post("/crew/shelters/end", data={"confirm": "yes"}).status_code == 403
@@ -444,20 +441,22 @@ def test_crew_clears_a_selection_and_ends_the_disaster_with_confirmation(
 def test_hazard_declarations_are_logged_and_history_merges_them_by_time(kita_url: str) -> None:
     _declare(kita_url, ShelterHazard.FLOOD)
     _set(kita_url, [FUJIMI_JHS], ShelterStatus.OPEN, note="体育館")
-    _db(kita_url, lambda conn: shelter_status.clear_status(conn, [FUJIMI_JHS], actor="ito"))
-    ended = _civic(kita_url, "shelter", "hazard", "none", "--by", "ito")
+    in_transaction(
+        kita_url, lambda conn: shelter_status.clear_status(conn, [FUJIMI_JHS], actor="ito")
+    )
+    ended = civic(kita_url, "shelter", "hazard", "none", "--by", "ito")
     assert ended.returncode == 0, ended.stderr
     assert "no active hazard (ended: flood)" in ended.stdout
     # Ending when nothing is declared changes nothing, so it records nothing.
-    assert _civic(kita_url, "shelter", "hazard", "none").returncode == 0
+    assert civic(kita_url, "shelter", "hazard", "none").returncode == 0
     assert _declarations(kita_url) == [("flood", ACTOR), (None, "ito")]
 
     async def first_at(conn: AsyncConnection) -> datetime:
         at: datetime = await conn.scalar(text("SELECT min(at) FROM hazard_declarations"))
         return at
 
-    declared_at = _db(kita_url, first_at).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-    history = _civic(kita_url, "shelter", "history")
+    declared_at = in_transaction(kita_url, first_at).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    history = civic(kita_url, "shelter", "history")
     assert history.returncode == 0, history.stderr
     lines = history.stdout.splitlines()
     assert [re.sub(r"^\S+ \S+ +", "", line) for line in lines] == [
@@ -467,6 +466,6 @@ def test_hazard_declarations_are_logged_and_history_merges_them_by_time(kita_url
         "hazard          ended         by ito",
     ]
     assert lines[0].startswith(declared_at)  # Japan time
-    latest = _civic(kita_url, "shelter", "history", "--limit", "2")
+    latest = civic(kita_url, "shelter", "history", "--limit", "2")
     assert latest.returncode == 0, latest.stderr
     assert latest.stdout.splitlines() == lines[-2:]

@@ -14,9 +14,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from gis.clusters import STATUSES
+from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
-from gis.sources.facilities import FacilityCategory
 from service.line.keywords import BUNDLED, load_keywords
 from service.settings import Category
 from service.vocabulary import (

@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn, WebhookSender
-from tests.conftest import TEST_SECRET, RunningApp
+from service import sandbox
+from service.sandbox import LinePlatformStandIn, WebhookSender
+from tests.utils.app import TEST_SECRET, RunningApp
 
 USER = "U" + "a" * 32
 
@@ -54,7 +54,7 @@ def test_missing_or_bad_signature_is_400_and_stores_nothing(
     response = sender.send_body(sandbox.webhook_body([event]), signature=signature)
     assert response.status_code == 400
     assert "signature" in response.json()["detail"].lower()
-    assert _inbox(running_app.settings.database.url or "") == []
+    assert _inbox(running_app.database_url) == []
 
 
 def test_signature_with_another_channels_secret_is_refused(
@@ -63,7 +63,7 @@ def test_signature_with_another_channels_secret_is_refused(
     other = WebhookSender(running_app.webhook_url, "some-other-channel-secret")
     response = other.send([sandbox.text_event(standin, USER, "避難所")])
     assert response.status_code == 400
-    assert _inbox(running_app.settings.database.url or "") == []
+    assert _inbox(running_app.database_url) == []
 
 
 def test_malformed_json_with_valid_signature_is_400(
@@ -75,7 +75,7 @@ def test_malformed_json_with_valid_signature_is_400(
     response = sender.send_body(b'{"destination": "U1", "events": [{"type": "follow"}]}')
     assert response.status_code == 400
     assert "webhookEventId" in response.json()["detail"]
-    assert _inbox(running_app.settings.database.url or "") == []
+    assert _inbox(running_app.database_url) == []
 
 
 def test_oversized_body_is_413(running_app: RunningApp, sender: WebhookSender) -> None:
@@ -93,7 +93,7 @@ def test_redelivered_event_is_stored_and_answered_once(
     assert sender.send([sandbox.redelivered(event)]).json()["stored"] == 0
     # The same event inside one body twice is also stored once.
     assert sender.send([event, event]).json()["stored"] == 0
-    url = running_app.settings.database.url or ""
+    url = running_app.database_url
     _wait_status(url, event["webhookEventId"], "done")
     time.sleep(0.5)  # give a duplicate handling every chance to show up
     assert len(standin.delivered(USER)) == 1
@@ -111,7 +111,7 @@ def test_unknown_event_and_message_types_are_stored_and_ignored(
     standby["mode"] = "standby"
     response = sender.send([strange, odd_message, standby])
     assert response.status_code == 200
-    url = running_app.settings.database.url or ""
+    url = running_app.database_url
     for event in (strange, odd_message, standby):
         _wait_status(url, event["webhookEventId"], "ignored")
     assert standin.delivered(USER) == []

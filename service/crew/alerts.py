@@ -6,6 +6,7 @@ reach, then send. Past alerts are listed with their counts; residents are never 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,10 +16,12 @@ from starlette.datastructures import UploadFile
 from service import alerts
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates
+from service.crew.routes import Message, invalid_form
 from service.deps import AppSettings, Engine
+from service.errors import show_errors_on
 from service.localtime import when
 from service.settings import Settings
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -79,10 +82,6 @@ async def _area(
     raise alerts.AlertError(f"choose an area: one of {', '.join(AREA_KINDS)}")
 
 
-def _invalid(exc: alerts.AlertError) -> Message:
-    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
-
-
 async def _page(
     request: Request,
     account: Account,
@@ -109,7 +108,7 @@ async def _page(
         }
         for alert in past
     ]
-    return templates.TemplateResponse(
+    return render(
         request,
         "alerts.html",
         {
@@ -126,6 +125,24 @@ async def _page(
         },
         status_code=400 if error else 200,
     )
+
+
+def _show_errors(
+    request: Request,
+    account: Account,
+    csrf_token: str,
+    engine: Engine,
+    settings: Settings,
+    form: AlertForm,
+) -> None:
+    """An AlertError is shown on the page, with the form as the admin filled it."""
+
+    async def page(exc: Exception) -> Response:
+        return await _page(
+            request, account, csrf_token, engine, settings, form=form, error=invalid_form(exc)
+        )
+
+    show_errors_on(request, page)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -151,15 +168,11 @@ async def preview_alert(
 ) -> HTMLResponse:
     """How many residents the alert would reach now; the page then offers to send it."""
     form, upload = await _read_form(request)
-    try:
-        alerts.check_text(form.text)
-        async with engine.connect() as conn:
-            area = await _area(conn, form, upload)
-            reach = await alerts.preview(conn, settings.alerts, area, form.topic)
-    except alerts.AlertError as exc:
-        return await _page(
-            request, account, session.csrf_token, engine, settings, form=form, error=_invalid(exc)
-        )
+    _show_errors(request, account, session.csrf_token, engine, settings, form)
+    alerts.check_text(form.text)
+    async with engine.connect() as conn:
+        area = await _area(conn, form, upload)
+        reach = await alerts.preview(conn, settings.alerts, area, form.topic)
     if form.area_kind == "file":
         form = replace(form, area_name=area.label, area_geojson=area.geojson())
     return await _page(
@@ -184,20 +197,12 @@ async def send_alert(
 ) -> Response:
     """Queue the alert to every resident inside the area who chose the topic."""
     form, upload = await _read_form(request)
-    try:
-        async with engine.begin() as conn:
-            area = await _area(conn, form, upload)
-            queued = await alerts.queue_alert(
-                conn,
-                settings.alerts,
-                area,
-                form.topic,
-                form.text,
-                created_by=f"crew:{account.name}",
-            )
-    except alerts.AlertError as exc:
-        return await _page(
-            request, account, session.csrf_token, engine, settings, form=form, error=_invalid(exc)
+    _show_errors(request, account, session.csrf_token, engine, settings, form)
+    async with engine.begin() as conn:
+        area = await _area(conn, form, upload)
+        queued = await alerts.queue_alert(
+            conn, settings.alerts, area, form.topic, form.text, created_by=f"crew:{account.name}"
         )
     request.app.state.outbox.wake()
-    return RedirectResponse(f"/crew/alerts?sent={queued.alert_id}", status_code=303)
+    page = path_for(request, "alerts_page")
+    return RedirectResponse(f"{page}?{urlencode({'sent': queued.alert_id})}", status_code=303)

@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.crew.settings import CrewSettings
 from service.crew.tables import crew_accounts, crew_login_failures, crew_sessions
+from service.settings import CrewSettings
 
 Role = Literal["crew", "admin"]
 ROLES: tuple[Role, ...] = ("crew", "admin")

@@ -10,42 +10,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 
 from gis.clusters import STATUSES
 from service import reports
+from service.crew import queries
+from service.crew.auth import Account, Session
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import templates
+from service.crew.routes import Message, invalid_form
 from service.deps import AppSettings, Engine
+from service.errors import show_errors_on
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.photos import LocalPhotoStore
+from service.settings import Settings
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-
-_CLUSTER = text("""
-    SELECT c.id, c.category, c.status, c.report_count, ST_X(c.geom) AS lon,
-           ST_Y(c.geom) AS lat, c.created_at
-    FROM report_clusters c WHERE c.id = :id
-""")
-_REPORTS = text("""
-    SELECT r.id, r.created_at, r.description, r.address, r.source,
-           coalesce(array_agg(p.photo_key ORDER BY p.position)
-                    FILTER (WHERE p.photo_key IS NOT NULL), '{}') AS photos
-    FROM reports r LEFT JOIN report_photos p ON p.report_id = r.id
-    WHERE r.cluster_id = :id GROUP BY r.id ORDER BY r.id
-""")
-_HISTORY = text("""
-    SELECT status, actor, note, at FROM cluster_events WHERE cluster_id = :id ORDER BY at, id
-""")
-_FIRST_PHOTO = text("""
-    SELECT p.photo_key FROM report_photos p JOIN reports r ON r.id = p.report_id
-    WHERE r.cluster_id = :id ORDER BY r.id, p.position LIMIT 1
-""")
-_PHOTO_OF_CLUSTER = text("""
-    SELECT 1 FROM report_photos p JOIN reports r ON r.id = p.report_id
-    WHERE r.cluster_id = :id AND p.photo_key = :key
-""")
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
@@ -58,19 +38,36 @@ async def cluster_page(
     settings: AppSettings,
 ) -> HTMLResponse:
     """Everything a crew needs to work one problem."""
+    page = await _page(request, cluster_id, account, session, engine, settings)
+    if page is None:
+        raise HTTPException(404, "no such report cluster")
+    return page
+
+
+async def _page(
+    request: Request,
+    cluster_id: int,
+    account: Account,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+    error: Message | None = None,
+) -> HTMLResponse | None:
+    """The cluster's page (None when there is no such cluster), showing `error` if given."""
     async with engine.connect() as conn:
-        cluster = (await conn.execute(_CLUSTER, {"id": cluster_id})).first()
+        cluster = await queries.cluster(conn, cluster_id)
         if cluster is None:
-            raise HTTPException(404, "no such report cluster")
-        filed = (await conn.execute(_REPORTS, {"id": cluster_id})).all()
-        history = (await conn.execute(_HISTORY, {"id": cluster_id})).all()
+            return None
+        filed = await queries.cluster_reports(conn, cluster_id)
+        history = await queries.cluster_history(conn, cluster_id)
     category = settings.reports.category(cluster.category)
-    return templates.TemplateResponse(
+    return render(
         request,
         "cluster.html",
         {
             "account": account,
             "csrf_token": session.csrf_token,
+            "error": error,
             "cluster": cluster,
             "category": (category.label_ja, category.label_en) if category else None,
             "status_label": STATUS_LABELS[cluster.status],
@@ -82,32 +79,49 @@ async def cluster_page(
     )
 
 
+def _show_errors(
+    request: Request,
+    cluster_id: int | None,
+    account: Account,
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    """A WorkflowError is shown on the cluster's page (when it exists)."""
+
+    async def page(exc: Exception) -> Response | None:
+        if cluster_id is None:
+            return None
+        error = invalid_form(exc)
+        return await _page(request, cluster_id, account, session, engine, settings, error=error)
+
+    show_errors_on(request, page)
+
+
 @router.post("/clusters/{cluster_id}/status")
 async def change_status(
     request: Request,
     cluster_id: int,
     account: CrewUser,
-    _: CsrfChecked,
+    session: CsrfChecked,
     engine: Engine,
     settings: AppSettings,
     status: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Change the status; every resident who reported the problem is told."""
-    try:
-        async with engine.begin() as conn:
-            await reports.change_status(
-                conn,
-                cluster_id,
-                status,
-                actor=f"crew:{account.name}",
-                note=note.strip(),
-                settings=settings.reports,
-            )
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        await reports.change_status(
+            conn,
+            cluster_id,
+            status,
+            actor=f"crew:{account.name}",
+            note=note.strip(),
+            settings=settings.reports,
+        )
     request.app.state.outbox.wake()
-    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
 
 def _jpeg(store: LocalPhotoStore, key: str, thumbnail: bool) -> Response:
@@ -126,7 +140,7 @@ async def cluster_thumbnail(
 ) -> Response:
     """The first photo of the cluster, small (for the map's popups)."""
     async with engine.connect() as conn:
-        key = (await conn.execute(_FIRST_PHOTO, {"id": cluster_id})).scalar_one_or_none()
+        key = await queries.first_photo(conn, cluster_id)
     if key is None:
         raise HTTPException(404, "no photo")
     return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail=True)
@@ -143,37 +157,42 @@ async def cluster_photo(
 ) -> Response:
     """One photo of the cluster, full size or as a thumbnail."""
     async with engine.connect() as conn:
-        found = (await conn.execute(_PHOTO_OF_CLUSTER, {"id": cluster_id, "key": key})).first()
-    if found is None:
+        found = await queries.is_photo_of_cluster(conn, cluster_id, key)
+    if not found:
         raise HTTPException(404, "no such photo")
     return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail)
 
 
 @router.post("/clusters/{cluster_id}/merge")
 async def merge_cluster(
+    request: Request,
     cluster_id: int,
     account: AdminUser,
-    _: CsrfChecked,
+    session: CsrfChecked,
     engine: Engine,
+    settings: AppSettings,
     other: Annotated[int, Form()],
 ) -> Response:
     """Merge cluster `other` (the same problem filed apart) into this one; admins only."""
-    try:
-        async with engine.begin() as conn:
-            await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/crew/clusters/{cluster_id}", status_code=303)
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        await reports.merge_clusters(conn, cluster_id, other, actor=f"crew:{account.name}")
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)
 
 
 @router.post("/reports/{report_id}/split")
 async def split_report(
-    report_id: int, account: AdminUser, _: CsrfChecked, engine: Engine
+    request: Request,
+    report_id: int,
+    account: AdminUser,
+    session: CsrfChecked,
+    engine: Engine,
+    settings: AppSettings,
 ) -> Response:
     """Move one report out into a cluster of its own (a different problem); admins only."""
-    try:
-        async with engine.begin() as conn:
-            new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
-    except reports.WorkflowError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/crew/clusters/{new_id}", status_code=303)
+    async with engine.connect() as conn:
+        cluster_id = await queries.report_cluster(conn, report_id)
+    _show_errors(request, cluster_id, account, session, engine, settings)
+    async with engine.begin() as conn:
+        new_id = await reports.split_report(conn, report_id, actor=f"crew:{account.name}")
+    return RedirectResponse(path_for(request, "cluster_page", cluster_id=new_id), 303)

@@ -24,14 +24,12 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from service.crew.auth import Account, Session, session_for
-from service.crew.settings import CrewSettings
 from service.deps import Engine
+from service.settings import CrewSettings
+from service.templating import path_for
 
 SESSION_COOKIE = "civic_session"
 LOGIN_CSRF_COOKIE = "civic_login_csrf"
-COOKIE_PATH = "/crew"
-LOGIN_PATH = "/crew/login"
-PASSWORD_PATH = "/crew/password"  # noqa: S105  (a page, not a secret)
 
 # Crew pages show residents' reports: never cached, never framed, no foreign code.
 SECURITY_HEADERS = {
@@ -45,6 +43,26 @@ SECURITY_HEADERS = {
 }
 
 
+def crew_home(request: Request) -> str:
+    """The path of the crew home page, under which every crew page is."""
+    return path_for(request, "home")
+
+
+def cookie_path(request: Request) -> str:
+    """The path of the session cookie: the crew pages' (the home page's, without its slash)."""
+    return crew_home(request).rstrip("/")
+
+
+def login_path(request: Request) -> str:
+    """The path of the login page (also the path of its form's CSRF cookie)."""
+    return path_for(request, "login_form")
+
+
+def password_path(request: Request) -> str:
+    """The path of the password page."""
+    return path_for(request, "password_form")
+
+
 class CrewRoute(APIRoute):
     """An APIRoute whose every answer, refusals included, carries SECURITY_HEADERS (unless
     the route set that header itself)."""
@@ -54,6 +72,8 @@ class CrewRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def with_headers(request: Request) -> Response:
+            # A domain error is answered outside the route (service/errors.py): with these.
+            request.state.route_headers = SECURITY_HEADERS
             try:
                 response = await handler(request)
             except HTTPException as exc:
@@ -95,7 +115,7 @@ async def require_session(request: Request, engine: Engine) -> Session:
         return session
     if wants_html(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise _see_other(f"{LOGIN_PATH}?{urlencode({'next': target})}")
+        raise _see_other(f"{login_path(request)}?{urlencode({'next': target})}")
     raise HTTPException(401, "ログインが必要です / Login required")
 
 
@@ -107,7 +127,7 @@ async def require_crew(request: Request, session: LoggedIn) -> Account:
     browser is sent to the password page, anything else gets 403)."""
     if session.account.must_change_password:
         if wants_html(request):
-            raise _see_other(PASSWORD_PATH)
+            raise _see_other(password_path(request))
         raise HTTPException(403, "パスワードを変更してください / Change your password first")
     return session.account
 

@@ -21,27 +21,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import text
 
+from service.crew import queries
 from service.crew.deps import CrewRoute, CrewUser
-from service.crew.map import CLUSTERS_QUERY, MapFilters
+from service.crew.map import MapFilters
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import ReportSettings
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-
-# The reports of the clusters the map shows: the map's own filter query, as a subquery, so
-# an export always holds what the map displays. Composed from constant SQL only; every
-# value is a bound parameter.
-_REPORTS = text(f"""
-    SELECT r.id, r.cluster_id, r.category, c.status, r.created_at, r.address, r.description,
-           (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) AS photo_count,
-           ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
-    FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
-    WHERE r.cluster_id IN (SELECT shown.id FROM ({CLUSTERS_QUERY.text}) shown)
-    ORDER BY r.id
-""")  # noqa: S608
 
 # (property name, Japanese column name), in column order.
 _COLUMNS = (
@@ -66,7 +54,7 @@ async def _rows(
 ) -> list[dict[str, Any]]:
     """The exported reports, as property dicts in `_COLUMNS` order."""
     async with engine.connect() as conn:
-        found = (await conn.execute(_REPORTS, filters.params())).all()
+        found = await queries.exported_reports(conn, filters.where())
     rows = []
     for row in found:
         category = settings.category(row.category)

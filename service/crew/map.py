@@ -2,29 +2,31 @@
 
 The page is a small filter form around an iframe holding the folium map (`/crew/map/frame`),
 so the filters stay in the query string and the map document can carry its own CSP (folium
-writes its set-up as inline script). Every asset comes from this app (`/assets`).
+writes its set-up as inline script). Every asset comes from this app (`/assets`), and every
+link is made from the routes' names, so the map works under a reverse proxy's path prefix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import OPEN_STATUSES, STATUSES
-from gis.crewmap import MapCluster, MapLayers, build_crew_map
+from service.crew import queries
 from service.crew.deps import CrewRoute, CrewUser, LoggedIn
-from service.crew.routes import templates
+from service.crew.map_page import MapCluster, MapLayers, build_crew_map
+from service.crew.queries import ClusterFilter
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
+from service.templating import path_for, path_maker, render
 
-ASSET_BASE = "/assets"
 # The map document only: folium's set-up is inline script and style.
 MAP_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -32,39 +34,6 @@ MAP_CSP = (
 )
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-
-CLUSTERS_QUERY = text("""
-    SELECT c.id, c.category, c.status, c.report_count,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-           coalesce(c.first_report_at, c.created_at) AS first_at,
-           coalesce(c.last_report_at, c.created_at) AS last_at,
-           c.has_photo AS photo
-    FROM report_clusters c
-    WHERE c.report_count > 0
-      AND c.status = ANY(CAST(:statuses AS text[]))
-      AND (CAST(:categories AS text[]) IS NULL OR c.category = ANY(CAST(:categories AS text[])))
-      AND (CAST(:since AS timestamptz) IS NULL
-           OR coalesce(c.last_report_at, c.created_at) >= :since)
-      AND (CAST(:until AS timestamptz) IS NULL
-           OR coalesce(c.first_report_at, c.created_at) < :until)
-      AND (CAST(:cluster AS integer) IS NULL OR c.id = :cluster)
-    ORDER BY c.id
-""")
-
-_SHELTERS = text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name FROM shelters WHERE active")
-_HAZARDS = text("""
-    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-        json_build_object(
-            'type', 'Feature',
-            'properties', json_build_object('kind', kind, 'label_ja', label_ja),
-            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001), 6)::json)
-    ), '[]'::json)) FROM hazard_zones
-""")
-_BOUNDARY = text("SELECT ST_AsGeoJSON(geom, 6)::json FROM service_area LIMIT 1")
-_FACILITIES = text("""
-    SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, name, category
-    FROM facilities WHERE active ORDER BY id
-""")
 
 
 class MapFilters:
@@ -82,32 +51,27 @@ class MapFilters:
         self.since = since
         self.until = until
 
-    def params(self) -> dict[str, Any]:
-        """Bound parameters of the cluster query (dates are whole days in Japan time)."""
+    def where(self) -> ClusterFilter:
+        """The clusters these filters select (dates are whole days in Japan time)."""
 
         def start(day: date | None) -> datetime | None:
             return datetime.combine(day, time(), JST) if day else None
 
-        return {
-            "statuses": self.statuses,
-            "categories": self.categories,
-            "since": start(self.since),
-            "until": start(self.until + timedelta(days=1)) if self.until else None,
-            "cluster": None,
-        }
+        return ClusterFilter(
+            statuses=self.statuses,
+            categories=self.categories,
+            since=start(self.since),
+            until=start(self.until + timedelta(days=1)) if self.until else None,
+        )
 
 
 async def map_layers(conn: AsyncConnection) -> MapLayers:
     """Shelters, facilities, hazard zones and the service area, as switchable layers."""
-    shelters = [(r.lon, r.lat, r.name) for r in await conn.execute(_SHELTERS)]
-    hazards = (await conn.execute(_HAZARDS)).scalar_one()
-    boundary = (await conn.execute(_BOUNDARY)).scalar_one_or_none()
-    facilities = [(r.lon, r.lat, r.name, r.category) for r in await conn.execute(_FACILITIES)]
     return MapLayers(
-        shelters=shelters,
-        facilities=facilities,
-        hazards_geojson=hazards,
-        boundary_geojson=boundary,
+        shelters=await queries.shelter_points(conn),
+        facilities=await queries.facility_points(conn),
+        hazards_geojson=await queries.hazard_zones_geojson(conn),
+        boundary_geojson=await queries.service_area_geojson(conn),
         attribution=(
             "出典：国土地理院 指定緊急避難場所データ、国土交通省 PLATEAU、"
             "ハザードマップポータルサイト、国土数値情報（加工して作成）"
@@ -125,7 +89,7 @@ async def crew_map(
 ) -> HTMLResponse:
     """The map page: the filter form and the map frame."""
     categories = settings.reports.categories
-    return templates.TemplateResponse(
+    return render(
         request,
         "map.html",
         {
@@ -134,40 +98,66 @@ async def crew_map(
             "statuses": STATUSES,
             "categories": categories,
             "filters": filters,
-            "frame_url": "/crew/map/frame?" + request.url.query,
+            "frame_url": path_for(request, "crew_map_frame") + "?" + request.url.query,
         },
     )
 
 
 @router.get("/map/frame", response_class=HTMLResponse)
 async def crew_map_frame(
-    user: CrewUser, engine: Engine, settings: AppSettings, filters: Annotated[MapFilters, Depends()]
+    request: Request,
+    user: CrewUser,
+    engine: Engine,
+    settings: AppSettings,
+    filters: Annotated[MapFilters, Depends()],
 ) -> HTMLResponse:
     """The folium map document of the filtered clusters."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(CLUSTERS_QUERY, filters.params())).all()
+        rows = await queries.shown_clusters(conn, filters.where())
         layers = await map_layers(conn)
-    clusters = map_clusters(rows, settings)
-    return _framed(build_crew_map(clusters, asset_base=ASSET_BASE, layers=layers))
+    clusters = map_clusters(rows, settings, ClusterLinks.of(request))
+    return _framed(build_crew_map(clusters, asset_base=_asset_base(request), layers=layers))
 
 
 @router.get("/clusters/{cluster_id}/map", response_class=HTMLResponse)
 async def cluster_map_frame(
-    cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
+    request: Request, cluster_id: int, user: CrewUser, engine: Engine, settings: AppSettings
 ) -> HTMLResponse:
     """A small map of one cluster, for its page (shown whatever its status)."""
-    params = {**MapFilters(status=list(STATUSES)).params(), "cluster": cluster_id}
+    where = ClusterFilter(statuses=STATUSES, cluster=cluster_id)
     async with engine.connect() as conn:
-        rows = (await conn.execute(CLUSTERS_QUERY, params)).all()
+        rows = await queries.shown_clusters(conn, where)
     if not rows:
         raise HTTPException(404, "no such report cluster")
-    (cluster,) = map_clusters(rows, settings)
-    page = build_crew_map([cluster], asset_base=ASSET_BASE, centre=(cluster.lon, cluster.lat))
-    return _framed(page)
+    (cluster,) = map_clusters(rows, settings, ClusterLinks.of(request))
+    centre = (cluster.lon, cluster.lat)
+    return _framed(build_crew_map([cluster], asset_base=_asset_base(request), centre=centre))
 
 
-def map_clusters(rows: Sequence[Sequence[Any]], settings: Settings) -> list[MapCluster]:
-    """Rows of CLUSTERS_QUERY as the map builder takes them."""
+def _asset_base(request: Request) -> str:
+    return path_for(request, "assets", path="")
+
+
+@dataclass(frozen=True)
+class ClusterLinks:
+    """Where the map's popups link, by cluster id: the cluster's page and its thumbnail."""
+
+    page: Callable[[int], str]
+    thumbnail: Callable[[int], str]
+
+    @classmethod
+    def of(cls, request: Request) -> ClusterLinks:
+        """The app's own cluster pages and thumbnails, as `request` reaches the app."""
+        return cls(
+            page=path_maker(request, "cluster_page", "cluster_id"),
+            thumbnail=path_maker(request, "cluster_thumbnail", "cluster_id"),
+        )
+
+
+def map_clusters(
+    rows: Sequence[Sequence[Any]], settings: Settings, links: ClusterLinks
+) -> list[MapCluster]:
+    """Rows of `queries.shown_clusters` as the map builder takes them."""
     labels = {c.code: c.label_ja for c in settings.reports.categories}
     # Positional unpacking: attribute access on 100,000 rows costs most of a second.
     return [
@@ -180,8 +170,8 @@ def map_clusters(rows: Sequence[Sequence[Any]], settings: Settings) -> list[MapC
             report_count=count,
             first_at=first_at,
             last_at=last_at,
-            thumbnail_url=f"/crew/clusters/{cluster_id}/thumbnail" if photo else None,
-            detail_url=f"/crew/clusters/{cluster_id}",
+            thumbnail_url=links.thumbnail(cluster_id) if photo else None,
+            detail_url=links.page(cluster_id),
         )
         for cluster_id, category, status, count, lon, lat, first_at, last_at, photo in rows
     ]

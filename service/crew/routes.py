@@ -6,18 +6,13 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
-import jinja2
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gis.clusters import OPEN_STATUSES
-from gis.tables import report_clusters, reports
+from service.crew import queries
 from service.crew.auth import (
     MIN_PASSWORD_LENGTH,
     Account,
@@ -30,10 +25,7 @@ from service.crew.auth import (
     open_session,
 )
 from service.crew.deps import (
-    COOKIE_PATH,
     LOGIN_CSRF_COOKIE,
-    LOGIN_PATH,
-    PASSWORD_PATH,
     SESSION_COOKIE,
     AdminUser,
     CrewConfig,
@@ -41,23 +33,22 @@ from service.crew.deps import (
     CrewUser,
     CsrfChecked,
     LoggedIn,
+    cookie_path,
+    crew_home,
+    login_path,
+    password_path,
 )
-from service.crew.settings import CrewSettings
-from service.crew.tables import crew_accounts
 from service.deps import AppSettings, Engine
+from service.errors import show_errors_on
 from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
+from service.settings import CrewSettings
+from service.templating import render
 
-HOME_PATH = "/crew/"
 CLUSTER_LIMIT = 200
 # Japan keeps one offset all year.
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
-    )
-)
 
 
 class Message(NamedTuple):
@@ -65,6 +56,11 @@ class Message(NamedTuple):
 
     ja: str
     en: str
+
+
+def invalid_form(exc: Exception) -> Message:
+    """The notice of a form the domain refused (its error says what was wrong)."""
+    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
 
 
 WRONG_LOGIN = Message("名前またはパスワードが違います。", "Wrong name or password.")
@@ -95,21 +91,32 @@ def _throttled(exc: Throttled) -> Message:
     )
 
 
+def _refusal(exc: Exception) -> Message:
+    """What the login and password pages say when the login throttle or the password policy
+    refuses (service/errors.py sets the status)."""
+    if isinstance(exc, Throttled):
+        return _throttled(exc)
+    if isinstance(exc, WeakPassword):
+        return PASSWORD_WEAK
+    return Message(str(exc), str(exc))
+
+
 def _page(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    return render(request, template, context, status_code=status_code)
 
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _local_target(target: str) -> str:
+def _local_target(request: Request, target: str) -> str:
     # Back to a crew page only: never to another site ("//host", "/\\host") after a login.
-    if target.startswith(HOME_PATH) and target.isprintable():
+    home = crew_home(request)
+    if target.startswith(home) and target.isprintable():
         return target
-    return HOME_PATH
+    return home
 
 
 def _login_page(
@@ -124,13 +131,13 @@ def _login_page(
     response = _page(
         request,
         "login.html",
-        {"csrf_token": csrf_token, "next_path": _local_target(next_path), "error": error},
+        {"csrf_token": csrf_token, "next_path": _local_target(request, next_path), "error": error},
         status_code,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         csrf_token,
-        path=LOGIN_PATH,
+        path=login_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -142,7 +149,7 @@ def _login_page(
 async def login_form(
     request: Request,
     settings: CrewConfig,
-    next_path: Annotated[str, Query(alias="next")] = HOME_PATH,
+    next_path: Annotated[str, Query(alias="next")] = "",
 ) -> HTMLResponse:
     """The login form."""
     return _login_page(request, settings, next_path)
@@ -171,36 +178,39 @@ async def login(
     name: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
-    next_path: Annotated[str, Form(alias="next")] = HOME_PATH,
+    next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Sign in: a session cookie and on to `next` (or to the password page first)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_page(request, settings, next_path, FORM_EXPIRED, 403)
-    try:
-        async with engine.begin() as conn:
-            signed_in = await _sign_in(conn, request, name.strip(), password, settings)
-    except Throttled as exc:
-        response = _login_page(request, settings, next_path, _throttled(exc), 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+
+    async def refused(exc: Exception) -> Response:
+        return _login_page(request, settings, next_path, _refusal(exc))
+
+    show_errors_on(request, refused)
+    async with engine.begin() as conn:
+        signed_in = await _sign_in(conn, request, name.strip(), password, settings)
     if signed_in is None:
         return _login_page(request, settings, next_path, WRONG_LOGIN, 401)
     account, token = signed_in
-    target = PASSWORD_PATH if account.must_change_password else _local_target(next_path)
+    if account.must_change_password:
+        target = password_path(request)
+    else:
+        target = _local_target(request, next_path)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=int(settings.session_hours * 3600),
-        path=COOKIE_PATH,
+        path=cookie_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
     )
     redirect.delete_cookie(
         LOGIN_CSRF_COOKIE,
-        path=LOGIN_PATH,
+        path=login_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -209,14 +219,16 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(session: CsrfChecked, engine: Engine, settings: CrewConfig) -> Response:
+async def logout(
+    request: Request, session: CsrfChecked, engine: Engine, settings: CrewConfig
+) -> Response:
     """Sign out: the session ends on the server, and the cookie is removed."""
     async with engine.begin() as conn:
         await close_session(conn, session.token)
-    redirect = RedirectResponse(LOGIN_PATH, status_code=303)
+    redirect = RedirectResponse(login_path(request), status_code=303)
     redirect.delete_cookie(
         SESSION_COOKIE,
-        path=COOKIE_PATH,
+        path=cookie_path(request),
         secure=settings.cookie_secure,
         httponly=True,
         samesite="lax",
@@ -262,24 +274,22 @@ async def password(
     if new_password == current_password:
         return _password_page(request, session, PASSWORD_UNCHANGED, 400)
     account = session.account
-    try:
-        async with engine.begin() as conn:
-            # The current password goes through the login throttle: a stolen session
-            # cannot be used to guess it.
-            proven = await authenticate(
-                conn, account.name, current_password, _client_ip(request), settings=settings
-            )
-            if proven is not None:
-                await change_password(conn, account.id, new_password, keep_token=session.token)
-    except Throttled as exc:
-        response = _password_page(request, session, _throttled(exc), 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except WeakPassword:
-        return _password_page(request, session, PASSWORD_WEAK, 400)
+
+    async def refused(exc: Exception) -> Response:
+        return _password_page(request, session, _refusal(exc))
+
+    show_errors_on(request, refused)
+    async with engine.begin() as conn:
+        # The current password goes through the login throttle: a stolen session cannot
+        # be used to guess it.
+        proven = await authenticate(
+            conn, account.name, current_password, _client_ip(request), settings=settings
+        )
+        if proven is not None:
+            await change_password(conn, account.id, new_password, keep_token=session.token)
     if proven is None:
         return _password_page(request, session, WRONG_CURRENT, 400)
-    return RedirectResponse(HOME_PATH, status_code=303)
+    return RedirectResponse(crew_home(request), status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -291,26 +301,8 @@ async def home(
     app_settings: AppSettings,
 ) -> HTMLResponse:
     """The open report clusters, the most recently reported first (reporters not shown)."""
-    last_at = func.max(reports.c.created_at)
-    query = (
-        select(
-            report_clusters.c.id,
-            report_clusters.c.category,
-            report_clusters.c.status,
-            report_clusters.c.report_count,
-            func.min(reports.c.created_at).label("first_at"),
-            last_at.label("last_at"),
-        )
-        .select_from(
-            report_clusters.outerjoin(reports, reports.c.cluster_id == report_clusters.c.id)
-        )
-        .where(report_clusters.c.status.in_(OPEN_STATUSES))
-        .group_by(report_clusters.c.id)
-        .order_by(last_at.desc().nulls_last(), report_clusters.c.id.desc())
-        .limit(CLUSTER_LIMIT)
-    )
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await queries.open_clusters(conn, CLUSTER_LIMIT)
     clusters = []
     for row in rows:
         category = app_settings.reports.category(row.category)
@@ -345,14 +337,8 @@ async def accounts(
     request: Request, account: AdminUser, session: LoggedIn, engine: Engine
 ) -> HTMLResponse:
     """Admins: every crew account, with its role and whether it is disabled."""
-    query = select(
-        crew_accounts.c.name,
-        crew_accounts.c.role,
-        crew_accounts.c.disabled,
-        crew_accounts.c.created_at,
-    ).order_by(crew_accounts.c.name)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await queries.accounts(conn)
     listed = [
         {
             "name": row.name,

@@ -7,6 +7,7 @@ designated for a hazard or in a town), declare the disaster's hazard, and end th
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,22 +17,19 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard, label
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import Message, templates
+from service.crew.routes import Message, invalid_form
 from service.deps import Engine
+from service.errors import show_errors_on
 from service.line.messages import status_label
 from service.localtime import when
+from service.templating import path_for, render
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
-PAGE = "/crew/shelters"
 NO_HAZARD = "none"
 # Hazard declarations shown on the page: a disaster's day, not the archive (`civic shelter
 # history` has more).
 DECLARATIONS_SHOWN = 10
-
-
-def _invalid(exc: Exception) -> Message:
-    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
 
 
 def _hazards(hazards: frozenset[ShelterHazard]) -> str:
@@ -41,6 +39,27 @@ def _hazards(hazards: frozenset[ShelterHazard]) -> str:
 def _actor(account: Account) -> str:
     """Who made a change, as the logs keep it."""
     return f"crew:{account.name}"
+
+
+def _back(request: Request, **counts: int) -> RedirectResponse:
+    """Back to the shelters page (see other), saying how many sites changed."""
+    page = path_for(request, "crew_shelters")
+    return RedirectResponse(f"{page}?{urlencode(counts)}" if counts else page, status_code=303)
+
+
+def _show_errors(
+    request: Request,
+    account: Account,
+    csrf_token: str,
+    engine: Engine,
+    form: dict[str, Any] | None = None,
+) -> None:
+    """A StatusError is shown on the page, with the form as the admin filled it."""
+
+    async def page(exc: Exception) -> Response:
+        return await _page(request, account, csrf_token, engine, form=form, error=invalid_form(exc))
+
+    show_errors_on(request, page)
 
 
 async def _ticked(request: Request) -> list[str]:
@@ -90,7 +109,7 @@ async def _page(
         }
         for site in sites
     ]
-    return templates.TemplateResponse(
+    return render(
         request,
         "shelters.html",
         {
@@ -128,7 +147,7 @@ async def _page(
     )
 
 
-@router.get("/shelters", response_class=HTMLResponse)
+@router.get("/shelters", response_class=HTMLResponse, name="crew_shelters")
 async def shelters_page(
     request: Request,
     account: CrewUser,
@@ -158,18 +177,14 @@ async def set_shelter_status(
     nothing changes when any part is wrong."""
     ids = await _ticked(request)
     form = {"status": status, "note": note, "hazard": hazard, "town": town, "ids": set(ids)}
-    try:
-        chosen_status = shelter_status.parse_status(status)
-        async with engine.begin() as conn:
-            chosen = await _chosen(conn, ids, hazard, town)
-            done = await shelter_status.set_status(
-                conn, chosen, chosen_status, actor=_actor(account), note=note
-            )
-    except shelter_status.StatusError as exc:
-        return await _page(
-            request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
+    _show_errors(request, account, session.csrf_token, engine, form)
+    chosen_status = shelter_status.parse_status(status)
+    async with engine.begin() as conn:
+        chosen = await _chosen(conn, ids, hazard, town)
+        done = await shelter_status.set_status(
+            conn, chosen, chosen_status, actor=_actor(account), note=note
         )
-    return RedirectResponse(f"{PAGE}?changed={len(done)}", status_code=303)
+    return _back(request, changed=len(done))
 
 
 @router.post("/shelters/clear")
@@ -185,15 +200,11 @@ async def clear_shelter_status(
     (the status form's other button); nothing changes when any part is wrong."""
     ids = await _ticked(request)
     form = {"hazard": hazard, "town": town, "ids": set(ids)}
-    try:
-        async with engine.begin() as conn:
-            chosen = await _chosen(conn, ids, hazard, town)
-            done = await shelter_status.clear_status(conn, chosen, actor=_actor(account))
-    except shelter_status.StatusError as exc:
-        return await _page(
-            request, account, session.csrf_token, engine, form=form, error=_invalid(exc)
-        )
-    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
+    _show_errors(request, account, session.csrf_token, engine, form)
+    async with engine.begin() as conn:
+        chosen = await _chosen(conn, ids, hazard, town)
+        done = await shelter_status.clear_status(conn, chosen, actor=_actor(account))
+    return _back(request, cleared=len(done))
 
 
 @router.post("/shelters/end")
@@ -215,7 +226,7 @@ async def end_disaster(
     async with engine.begin() as conn:
         done = await shelter_status.clear_all(conn, actor=_actor(account))
         await shelter_status.clear_hazard(conn, actor=_actor(account))
-    return RedirectResponse(f"{PAGE}?cleared={len(done)}", status_code=303)
+    return _back(request, cleared=len(done))
 
 
 @router.post("/shelters/hazard")
@@ -227,13 +238,11 @@ async def set_active_hazard(
     hazard: Annotated[str, Form()],
 ) -> Response:
     """Declare the disaster's hazard, or end it ("none")."""
-    try:
-        async with engine.begin() as conn:
-            if hazard == NO_HAZARD:
-                await shelter_status.clear_hazard(conn, actor=_actor(account))
-            else:
-                chosen = shelter_status.parse_hazard(hazard)
-                await shelter_status.declare_hazard(conn, chosen, actor=_actor(account))
-    except shelter_status.StatusError as exc:
-        return await _page(request, account, session.csrf_token, engine, error=_invalid(exc))
-    return RedirectResponse(PAGE, status_code=303)
+    _show_errors(request, account, session.csrf_token, engine)
+    async with engine.begin() as conn:
+        if hazard == NO_HAZARD:
+            await shelter_status.clear_hazard(conn, actor=_actor(account))
+        else:
+            chosen = shelter_status.parse_hazard(hazard)
+            await shelter_status.declare_hazard(conn, chosen, actor=_actor(account))
+    return _back(request)

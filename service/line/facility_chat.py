@@ -10,7 +10,7 @@ Postbacks: `facility=menu&lat=..&lon=..` (the menu) and `facility=<category>&lat
 from __future__ import annotations
 
 from gis import nearby
-from gis.sources.facilities import FacilityCategory
+from gis.facilities import FacilityCategory
 from service.line import facility_messages as fm
 from service.line import pending
 from service.line.context import HandlerContext

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from gis.facilities import FacilityCategory
 from gis.nearby import NearbyFacility
-from gis.sources.facilities import FacilityCategory
 from service.line.messages import (
     Message,
     carousel,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Protocol
 
+from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
-from gis.sources.facilities import FacilityCategory
 from service.vocabulary.catalogs import Phrase, words
 from service.vocabulary.languages import Lang, language
 

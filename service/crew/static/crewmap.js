@@ -1,7 +1,7 @@
 /*
  * civic-gis crew map: report markers, popups, legend and overlay layers, built in the browser
- * from the JSON data blocks that gis/crewmap.py writes into the page once (the format is
- * described in that module's docstring). Needs Leaflet 1.9 and Leaflet.markercluster 1.5,
+ * from the JSON data blocks that service/crew/map_page.py writes into the page once (the
+ * format is described in that module's docstring). Needs Leaflet 1.9 and Leaflet.markercluster 1.5,
  * served from /crew/static/vendor/; no build step, no other dependency.
  *
  * Every text that comes with the data (categories, shelter names, zone labels, URLs) reaches

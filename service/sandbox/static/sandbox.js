@@ -4,7 +4,8 @@
  * location, a postback) and /sandbox/say/image (a photo) post real signed webhooks to the
  * app's own /line/webhook and answer with what the LINE stand-in recorded as delivered; a
  * poll of /sandbox/deliveries shows what comes later (pushes). Deliveries are numbered:
- * `shown` is how many this page has drawn, so nothing is drawn twice.
+ * `shown` is how many this page has drawn, so nothing is drawn twice. The page gives the
+ * endpoints' URLs (#sb-urls), so it works under a reverse proxy's path prefix too.
  *
  * Replies are drawn as LINE shows them: text bubbles (URLs as links), Flex bubbles and
  * carousels built from their JSON, quick reply chips above the input. Every text from the bot
@@ -55,6 +56,7 @@
   const picked = $("sb-picked");
   const mapSend = $("sb-map-send");
   const picker = JSON.parse($("sb-map-data").textContent);
+  const urls = JSON.parse($("sb-urls").textContent);
 
   const state = { userId: "", shown: 0, busy: 0, stopped: false };
   let map = null;
@@ -536,7 +538,7 @@
       user_id: state.userId, language: language.value, since: state.shown,
       timeout: WAIT_SECONDS, ...fields,
     };
-    return talk("/sandbox/say", {
+    return talk(urls.say, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
@@ -584,7 +586,7 @@
     form.append("language", language.value);
     form.append("since", String(state.shown));
     form.append("timeout", String(WAIT_SECONDS));
-    return talk("/sandbox/say/image", { method: "POST", body: form }, sentBody);
+    return talk(urls.say_image, { method: "POST", body: form }, sentBody);
   }
 
   async function poll() {
@@ -592,7 +594,7 @@
     const userId = state.userId;
     const query = new URLSearchParams({ user_id: userId, since: String(state.shown) });
     try {
-      const response = await fetch(`/sandbox/deliveries?${query}`);
+      const response = await fetch(`${urls.deliveries}?${query}`);
       const data = await response.json().catch(() => null);
       if (response.status === 409 && userId === state.userId) {
         state.stopped = true;

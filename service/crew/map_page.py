@@ -51,8 +51,8 @@ from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
 from gis.clusters import STATUSES
+from gis.facilities import FacilityCategory, category_label
 from gis.hazards import HazardKind, label
-from gis.sources.facilities import FacilityCategory, category_label
 
 # Names in the LayerControl.
 LAYER_REPORTS: Final = "報告 Reports"

@@ -5,17 +5,11 @@ stand-in over real HTTP (``Configuration(host=...)``). It answers at LINE's own 
 LINE's rules where they shape our code (single-use reply tokens that expire, retry keys,
 message counts and the size limits only LINE's server checks), and records every call and
 every message LINE would have delivered, so tests can assert on what a resident saw.
-
-The webhook half builds events in LINE's JSON format, signs them and posts them to the app,
-the way LINE does.
 """
 
 from __future__ import annotations
 
-import base64
-import copy
 import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -23,58 +17,21 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from types import TracebackType
 from typing import Any, Final, Literal
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from linebot.v3.messaging.models import Message
-from pydantic.v1 import ValidationError as SdkValidationError
 
-__all__ = [
-    "ENDPOINTS",
-    "Delivery",
-    "LinePlatformStandIn",
-    "RecordedCall",
-    "WebhookSender",
-    "create_standin_app",
-    "follow_event",
-    "image_event",
-    "location_event",
-    "message_errors",
-    "postback_event",
-    "redelivered",
-    "sign",
-    "text_event",
-    "unfollow_event",
-    "webhook_body",
-]
+from service.sandbox.ids import message_id, quote_token
+from service.sandbox.validation import detail, message_errors, notification_errors
 
 #: Endpoints that ``fail_next`` can make fail.
 ENDPOINTS: Final[tuple[str, ...]] = ("reply", "push", "multicast", "profile", "content")
-#: The bot user ID that webhook bodies name as their destination (U + 32 hex, as LINE has it).
-SANDBOX_BOT_ID: Final[str] = "U" + "0" * 32
-
-# LINE's limits (LINE-NOTES.md). The ones only LINE's server checks are the reason this
-# stand-in exists: the SDK would let an over-long text through and LINE would refuse it.
-MAX_MESSAGES: Final = 5
+# LINE's limits on a request (the message limits are in validation.py).
 MAX_MULTICAST_RECIPIENTS: Final = 500
-MAX_TEXT_UTF16: Final = 5_000
-MAX_FLEX_ALT_TEXT: Final = 1_500
-MAX_TEMPLATE_ALT_TEXT: Final = 400
-# "30 KB" / "50 KB" / "2 MB": read as decimal units, the stricter reading, so anything the
-# stand-in accepts LINE accepts too. Sizes are of compact UTF-8 JSON.
-MAX_BUBBLE_BYTES: Final = 30_000
-MAX_CAROUSEL_BYTES: Final = 50_000
-MAX_CAROUSEL_BUBBLES: Final = 12
-MAX_QUICK_REPLY_ITEMS: Final = 13
-MAX_QUICK_REPLY_LABEL: Final = 20
 MAX_BODY_BYTES: Final = 2_000_000
-# These actions work only as quick reply buttons; LINE refuses them elsewhere.
-QUICK_REPLY_ONLY_ACTIONS: Final = frozenset({"location", "camera", "cameraRoll"})
 
 AUTH_FAILED: Final = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
@@ -95,8 +52,6 @@ _RETRY_KEY_RE: Final = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 _RETRY_KEY: Final = "x-line-retry-key"
-_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 
 # --------------------------------------------------------------------------- records
 
@@ -162,168 +117,16 @@ def _error(status: int, message: str | None = None, **extra: Any) -> _Answer:
     return _Answer(status, {"message": message or _STATUS_MESSAGES.get(status, "Error"), **extra})
 
 
-def _detail(prop: str, message: str) -> dict[str, str]:
-    return {"message": message, "property": prop}
-
-
 def _invalid(details: list[dict[str, str]]) -> _Answer:
     return _error(400, f"The request body has {len(details)} error(s)", details=details)
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _utf16_len(text: str) -> int:
-    """Length as LINE counts it: UTF-16 code units (an emoji outside the BMP is 2)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-def _misplaced_actions(value: Any, path: str, under_action: bool) -> list[dict[str, str]]:
-    """Quick-reply-only actions found anywhere but in the quick reply."""
-    found: list[dict[str, str]] = []
-    if isinstance(value, dict):
-        if under_action and value.get("type") in QUICK_REPLY_ONLY_ACTIONS:
-            found.append(_detail(path, "This action can only be used in a quick reply"))
-        for key, child in value.items():
-            if key == "quickReply":
-                continue
-            is_action = key in ("action", "actions", "defaultAction")
-            found += _misplaced_actions(child, f"{path}.{key}", is_action)
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            found += _misplaced_actions(child, f"{path}[{i}]", under_action)
-    return found
-
-
-def _limit_errors(msg: dict[str, Any], prop: str) -> list[dict[str, str]]:
-    """The limits LINE's server checks and the SDK does not."""
-    errors: list[dict[str, str]] = []
-    mtype = msg.get("type")
-    text = msg.get("text")
-    if mtype in ("text", "textV2") and isinstance(text, str) and _utf16_len(text) > MAX_TEXT_UTF16:
-        errors.append(_detail(f"{prop}.text", f"Length must be between 0 and {MAX_TEXT_UTF16}"))
-    alt = msg.get("altText")
-    alt_limit = {"flex": MAX_FLEX_ALT_TEXT, "template": MAX_TEMPLATE_ALT_TEXT}.get(str(mtype))
-    if alt_limit and isinstance(alt, str) and _utf16_len(alt) > alt_limit:
-        errors.append(_detail(f"{prop}.altText", f"Length must be between 0 and {alt_limit}"))
-    contents = msg.get("contents")
-    if mtype == "flex" and isinstance(contents, dict):
-        cprop = f"{prop}.contents"
-        if contents.get("type") == "bubble" and _json_size(contents) > MAX_BUBBLE_BYTES:
-            errors.append(
-                _detail(cprop, f"The size of a bubble must be {MAX_BUBBLE_BYTES} bytes or less")
-            )
-        bubbles = contents.get("contents")
-        if contents.get("type") == "carousel" and isinstance(bubbles, list):
-            if len(bubbles) > MAX_CAROUSEL_BUBBLES:
-                errors.append(
-                    _detail(
-                        f"{cprop}.contents", f"Size must be between 1 and {MAX_CAROUSEL_BUBBLES}"
-                    )
-                )
-            if _json_size(contents) > MAX_CAROUSEL_BYTES:
-                errors.append(
-                    _detail(
-                        cprop, f"The size of a carousel must be {MAX_CAROUSEL_BYTES} bytes or less"
-                    )
-                )
-            for i, bubble in enumerate(bubbles):
-                if _json_size(bubble) > MAX_BUBBLE_BYTES:
-                    errors.append(
-                        _detail(
-                            f"{cprop}.contents[{i}]",
-                            f"The size of a bubble must be {MAX_BUBBLE_BYTES} bytes or less",
-                        )
-                    )
-    quick = msg.get("quickReply")
-    items = quick.get("items") if isinstance(quick, dict) else None
-    if isinstance(items, list):
-        qprop = f"{prop}.quickReply.items"
-        if len(items) > MAX_QUICK_REPLY_ITEMS:
-            errors.append(_detail(qprop, f"Size must be between 1 and {MAX_QUICK_REPLY_ITEMS}"))
-        for i, item in enumerate(items):
-            action = item.get("action") if isinstance(item, dict) else None
-            label = action.get("label") if isinstance(action, dict) else None
-            if isinstance(label, str) and _utf16_len(label) > MAX_QUICK_REPLY_LABEL:
-                errors.append(
-                    _detail(
-                        f"{qprop}[{i}].action.label",
-                        f"Length must be between 0 and {MAX_QUICK_REPLY_LABEL}",
-                    )
-                )
-    errors += _misplaced_actions(msg, prop, False)
-    return errors
-
-
-def _sdk_errors(msg: dict[str, Any], prop: str) -> list[dict[str, str]]:
-    """Validate one message with the SDK's own (pydantic v1) models."""
-    try:
-        Message.from_dict(msg)
-    except SdkValidationError as exc:
-        # Nested models are parsed one from_dict at a time, so ``loc`` is relative to
-        # ``exc.model``: a precise property only when that is the message itself.
-        model = getattr(exc.model, "__name__", "")
-        top = model == Message.get_discriminator_value(msg)
-        details = []
-        for err in exc.errors():
-            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-            if top:
-                details.append(_detail(f"{prop}{loc}", err["msg"]))
-            else:
-                details.append(_detail(prop, f"{model}{loc}: {err['msg']}"))
-        return details
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        # Unknown discriminator values (component or action types) end up here.
-        return [_detail(prop, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)]
-    return []
-
-
-def message_errors(messages: Any, prop: str = "messages") -> list[dict[str, str]]:
-    """LINE-style error details for a ``messages`` array; empty when LINE would accept it.
-
-    Checks the count (1-5), each message against the SDK's models (unknown types, missing
-    or mistyped fields), and the limits only LINE's server checks.
-    """
-    if not isinstance(messages, list) or not messages:
-        return [_detail(prop, f"Size must be between 1 and {MAX_MESSAGES}")]
-    if len(messages) > MAX_MESSAGES:
-        return [_detail(prop, f"Size must be between 1 and {MAX_MESSAGES}")]
-    errors: list[dict[str, str]] = []
-    for i, msg in enumerate(messages):
-        mprop = f"{prop}[{i}]"
-        if not isinstance(msg, dict):
-            errors.append(_detail(mprop, "Must be an object"))
-            continue
-        mtype = msg.get("type")
-        if not isinstance(mtype, str) or not mtype:
-            errors.append(_detail(f"{mprop}.type", "May not be empty"))
-            continue
-        if Message.get_discriminator_value(msg) is None:
-            errors.append(_detail(f"{mprop}.type", f"Unknown message type: {mtype}"))
-            continue
-        limits = _limit_errors(msg, mprop)
-        # One set of errors per message is enough; the SDK's paths are less precise.
-        errors += limits or _sdk_errors(msg, mprop)
-    return errors
-
-
-def _notification_errors(body: dict[str, Any]) -> list[dict[str, str]]:
-    flag = body.get("notificationDisabled")
-    if flag is not None and not isinstance(flag, bool):
-        return [_detail("notificationDisabled", "Must be a boolean")]
-    return []
 
 
 def _sent_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     sent = []
     for msg in messages:
-        entry = {"id": _message_id()}
+        entry = {"id": message_id()}
         if msg.get("type") in ("text", "textV2", "sticker", "image", "video", "location"):
-            entry["quoteToken"] = _quote_token()
+            entry["quoteToken"] = quote_token()
         sent.append(entry)
     return sent
 
@@ -569,8 +372,8 @@ class LinePlatformStandIn:
         errors: list[dict[str, str]] = []
         token = body.get("replyToken")
         if not isinstance(token, str) or not token:
-            errors.append(_detail("replyToken", "May not be empty"))
-        errors += _notification_errors(body) + message_errors(body.get("messages"))
+            errors.append(detail("replyToken", "May not be empty"))
+        errors += notification_errors(body) + message_errors(body.get("messages"))
         if errors:
             return _invalid(errors)
         entry = self._tokens.get(str(token))
@@ -613,8 +416,8 @@ class LinePlatformStandIn:
         errors: list[dict[str, str]] = []
         to = body.get("to")
         if not isinstance(to, str) or not to:
-            errors.append(_detail("to", "May not be empty"))
-        errors += _notification_errors(body) + message_errors(body.get("messages"))
+            errors.append(detail("to", "May not be empty"))
+        errors += notification_errors(body) + message_errors(body.get("messages"))
         if errors:
             return _invalid(errors)
         user = self._users.get(str(to))
@@ -644,8 +447,8 @@ class LinePlatformStandIn:
             or not 1 <= len(to) <= MAX_MULTICAST_RECIPIENTS
             or not all(isinstance(u, str) and u for u in to)
         ):
-            errors.append(_detail("to", f"Size must be between 1 and {MAX_MULTICAST_RECIPIENTS}"))
-        errors += _notification_errors(body) + message_errors(body.get("messages"))
+            errors.append(detail("to", f"Size must be between 1 and {MAX_MULTICAST_RECIPIENTS}"))
+        errors += notification_errors(body) + message_errors(body.get("messages"))
         if errors:
             return _invalid(errors)
         if key is not None:
@@ -748,240 +551,3 @@ def create_standin_app(standin: LinePlatformStandIn) -> FastAPI:
         return JSONResponse([asdict(d) for d in standin.delivered(user_id)])
 
     return app
-
-
-# --------------------------------------------------------------------------- webhook side
-
-
-def sign(channel_secret: str, body: bytes) -> str:
-    """The ``X-Line-Signature`` of ``body``: base64 of HMAC-SHA256 keyed by the secret."""
-    digest = hmac.new(channel_secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def _ulid() -> str:
-    """A ULID (26 Crockford base32 chars, time-ordered), as LINE's ``webhookEventId``."""
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
-def _message_id() -> str:
-    return str(10**17 + secrets.randbelow(9 * 10**17))  # LINE: numeric, 18 digits
-
-
-def _quote_token() -> str:
-    return secrets.token_urlsafe(48)
-
-
-def _token_for(source: LinePlatformStandIn | str, user_id: str) -> str:
-    if isinstance(source, LinePlatformStandIn):
-        return source.issue_reply_token(user_id)
-    return source
-
-
-def _event(
-    event_type: str,
-    user_id: str,
-    reply_token: str | None,
-    timestamp_ms: int | None,
-    **fields: Any,
-) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": event_type,
-        "mode": "active",
-        "timestamp": timestamp_ms if timestamp_ms is not None else time.time_ns() // 1_000_000,
-        "source": {"type": "user", "userId": user_id},
-        "webhookEventId": _ulid(),
-        "deliveryContext": {"isRedelivery": False},
-    }
-    if reply_token is not None:
-        event["replyToken"] = reply_token
-    event.update(fields)
-    return event
-
-
-def text_event(
-    standin: LinePlatformStandIn | str,
-    user_id: str,
-    text: str,
-    *,
-    message_id: str | None = None,
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """A text message event; ``standin`` issues the reply token, or pass the token itself."""
-    message = {
-        "type": "text",
-        "id": message_id or _message_id(),
-        "text": text,
-        "quoteToken": _quote_token(),  # without it the SDK parses an UnknownEvent
-    }
-    return _event("message", user_id, _token_for(standin, user_id), timestamp_ms, message=message)
-
-
-def location_event(
-    standin: LinePlatformStandIn | str,
-    user_id: str,
-    lat: float,
-    lon: float,
-    title: str | None = None,
-    address: str | None = None,
-    *,
-    message_id: str | None = None,
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """A location message event (what the quick reply's location button sends)."""
-    message: dict[str, Any] = {
-        "type": "location",
-        "id": message_id or _message_id(),
-        "latitude": lat,
-        "longitude": lon,
-    }
-    if title is not None:
-        message["title"] = title
-    if address is not None:
-        message["address"] = address
-    return _event("message", user_id, _token_for(standin, user_id), timestamp_ms, message=message)
-
-
-def image_event(
-    standin: LinePlatformStandIn | str,
-    user_id: str,
-    message_id: str,
-    image_set: Mapping[str, Any] | tuple[str, int, int] | None = None,
-    *,
-    content: bytes | None = None,
-    content_type: str = "image/jpeg",
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """An image message event (content provider ``line``).
-
-    ``image_set`` is ``{"id", "index", "total"}`` or ``(id, index, total)`` for one of several
-    images sent at once. With a stand-in and ``content``, the bytes are put for download.
-    """
-    message: dict[str, Any] = {
-        "type": "image",
-        "id": message_id,
-        "contentProvider": {"type": "line"},
-        "quoteToken": _quote_token(),  # without it the SDK parses an UnknownEvent
-    }
-    if isinstance(image_set, tuple):
-        set_id, index, total = image_set
-        message["imageSet"] = {"id": set_id, "index": index, "total": total}
-    elif image_set is not None:
-        message["imageSet"] = dict(image_set)
-    if content is not None:
-        if not isinstance(standin, LinePlatformStandIn):
-            raise ValueError("content needs a LinePlatformStandIn to hold it")
-        standin.put_content(message_id, content, content_type)
-    return _event("message", user_id, _token_for(standin, user_id), timestamp_ms, message=message)
-
-
-def follow_event(
-    standin: LinePlatformStandIn | str,
-    user_id: str,
-    *,
-    is_unblocked: bool = False,
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """A follow event (friend added, or unblocked); a stand-in also unblocks the user."""
-    if isinstance(standin, LinePlatformStandIn):
-        standin.set_blocked(user_id, False)
-    return _event(
-        "follow",
-        user_id,
-        _token_for(standin, user_id),
-        timestamp_ms,
-        follow={"isUnblocked": is_unblocked},
-    )
-
-
-def unfollow_event(
-    standin: LinePlatformStandIn | None,
-    user_id: str,
-    *,
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """An unfollow event (the user blocked the bot); it carries no reply token.
-
-    With a stand-in the user becomes blocked there: pushes answer 200 and deliver nothing,
-    profile lookups answer 404.
-    """
-    if standin is not None:
-        standin.set_blocked(user_id, True)
-    return _event("unfollow", user_id, None, timestamp_ms)
-
-
-def postback_event(
-    standin: LinePlatformStandIn | str,
-    user_id: str,
-    data: str,
-    params: Mapping[str, str] | None = None,
-    *,
-    timestamp_ms: int | None = None,
-) -> dict[str, Any]:
-    """A postback event (a postback action was tapped)."""
-    postback: dict[str, Any] = {"data": data}
-    if params is not None:
-        postback["params"] = dict(params)
-    return _event(
-        "postback", user_id, _token_for(standin, user_id), timestamp_ms, postback=postback
-    )
-
-
-def redelivered(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event as LINE redelivers it: identical but for ``isRedelivery: true``."""
-    again = copy.deepcopy(dict(event))
-    again["deliveryContext"] = {"isRedelivery": True}
-    return again
-
-
-def webhook_body(events: Sequence[Mapping[str, Any]], destination: str = SANDBOX_BOT_ID) -> bytes:
-    """The raw webhook request body LINE would post for ``events``."""
-    payload = {"destination": destination, "events": [dict(e) for e in events]}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class WebhookSender:
-    """Posts signed webhook bodies to the app, over real HTTP, the way LINE does."""
-
-    def __init__(
-        self,
-        webhook_url: str,
-        channel_secret: str,
-        *,
-        destination: str = SANDBOX_BOT_ID,
-        timeout: float = 10.0,
-    ) -> None:
-        """Send to ``webhook_url``, signing with ``channel_secret``."""
-        self.webhook_url = webhook_url
-        self.channel_secret = channel_secret
-        self.destination = destination
-        # trust_env=False: a proxy from the environment must never see loopback traffic.
-        self._client = httpx.Client(trust_env=False, timeout=timeout)
-
-    def send(self, events: Sequence[Mapping[str, Any]]) -> httpx.Response:
-        """Post ``events`` (an empty list is the console's verify request)."""
-        return self.send_body(webhook_body(events, self.destination))
-
-    def send_body(self, body: bytes, signature: str | None = None) -> httpx.Response:
-        """Post a raw body; ``signature`` overrides the computed one, ``""`` omits the header."""
-        headers = {"Content-Type": "application/json", "User-Agent": "LineBotWebhook/2.0"}
-        sig = sign(self.channel_secret, body) if signature is None else signature
-        if sig:
-            headers["X-Line-Signature"] = sig
-        return self._client.post(self.webhook_url, content=body, headers=headers)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __enter__(self) -> WebhookSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -1,7 +1,7 @@
 """Trying the bot without LINE (sandbox mode only): play a resident, see the bot's answer.
 
 `GET /sandbox` is a chat page that looks and behaves like a LINE chat with the bot (its
-script is `service/crew/static/sandbox.js`). Whatever the resident does there (a text, a
+script is `service/sandbox/static/sandbox.js`). Whatever the resident does there (a text, a
 location picked on a map, a photo, a quick reply or a Flex button) goes to `POST /sandbox/say`
 or `POST /sandbox/say/image`, which build the event LINE would send, sign it with the sandbox
 channel secret and post it to the app's own webhook over HTTP, so the whole real path runs
@@ -20,23 +20,40 @@ import asyncio
 import io
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any, Final, NoReturn
 
 import httpx
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import HTMLResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.crew.routes import templates
 from service.deps import AppSettings, Engine
-from service.line import sandbox
-from service.line.sandbox import LinePlatformStandIn
-from service.settings import Settings
+from service.sandbox import events, queries
+from service.sandbox.ids import message_id
+from service.sandbox.standin import LinePlatformStandIn, create_standin_app
+from service.sandbox.webhooks import sign, webhook_body
+from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
+from service.templating import render
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+
+# The chat page's own templates; its script and stylesheet are in this package's `static`
+# folder, served under /assets in sandbox mode beside the Leaflet the page uses.
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+ASSETS: Final = ("service.sandbox", "static")
 
 USER_ID_PATTERN: Final = r"^U[0-9a-f]{32}$"
 LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
@@ -61,16 +78,6 @@ PAGE_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-_AREA = text("""
-    SELECT name, ST_AsGeoJSON(geom, 5)::json AS geometry,
-           ST_Y(ST_PointOnSurface(geom)) AS lat, ST_X(ST_PointOnSurface(geom)) AS lon
-    FROM service_area ORDER BY code LIMIT 1
-""")
-_SHELTERS = text("""
-    SELECT name, round(ST_Y(geom)::numeric, 6) AS lat, round(ST_X(geom)::numeric, 6) AS lon
-    FROM shelters WHERE active ORDER BY name
-""")
 
 
 class Resident(BaseModel):
@@ -143,15 +150,17 @@ def _start(since: int | None, shown: int) -> int:
     return since
 
 
-async def _post_webhook(settings: Settings, event: dict[str, Any]) -> None:
-    body = sandbox.webhook_body([event])
+async def _post_webhook(request: Request, settings: Settings, event: dict[str, Any]) -> None:
+    # Straight to this app's server, as LINE would post (not through a proxy's path prefix:
+    # the server adds its root_path itself).
+    body = webhook_body([event])
     async with httpx.AsyncClient(trust_env=False) as client:
         response = await client.post(
-            settings.server.base_url + "/line/webhook",
+            settings.server.base_url + request.app.url_path_for("line_webhook"),
             content=body,
             headers={
                 "Content-Type": "application/json",
-                "X-Line-Signature": sandbox.sign(settings.line.secret, body),
+                "X-Line-Signature": sign(settings.line.secret, body),
             },
         )
     response.raise_for_status()
@@ -171,7 +180,7 @@ async def _say(
     before = len(standin.delivered(who.user_id))
     start = _start(who.since, before)
     event = make_event(standin)
-    await _post_webhook(settings, event)
+    await _post_webhook(request, settings, event)
     try:
         delivered = await asyncio.to_thread(
             standin.wait_for_deliveries, before + 1, who.user_id, who.timeout
@@ -191,13 +200,13 @@ async def say(request: Request, said: Say, settings: AppSettings) -> dict[str, A
 
     def event(standin: LinePlatformStandIn) -> dict[str, Any]:
         if said.text is not None:
-            return sandbox.text_event(standin, said.user_id, said.text)
+            return events.text_event(standin, said.user_id, said.text)
         if said.postback is not None:
-            return sandbox.postback_event(
+            return events.postback_event(
                 standin, said.user_id, said.postback.data, said.postback.params
             )
         assert said.latitude is not None and said.longitude is not None  # noqa: S101
-        return sandbox.location_event(standin, said.user_id, said.latitude, said.longitude)
+        return events.location_event(standin, said.user_id, said.latitude, said.longitude)
 
     return await _say(request, settings, said, event)
 
@@ -237,10 +246,10 @@ async def say_image(
     content_type = await asyncio.to_thread(_image_type, data)
 
     def event(standin: LinePlatformStandIn) -> dict[str, Any]:
-        return sandbox.image_event(
+        return events.image_event(
             standin,
             who.user_id,
-            sandbox._message_id(),
+            message_id(),
             content=data,
             content_type=content_type,
         )
@@ -263,8 +272,8 @@ async def deliveries(
 async def picker_map(conn: AsyncConnection) -> dict[str, Any]:
     """What the location picker draws: the service area (where it opens) and the shelters,
     so a spot can be found with no base map (a closed network has no tiles)."""
-    area = (await conn.execute(_AREA)).first()
-    shelters = [[float(r.lat), float(r.lon), r.name] for r in await conn.execute(_SHELTERS)]
+    area = await queries.service_area(conn)
+    shelters = await queries.shelter_points(conn)
     lat, lon = (area.lat, area.lon) if area is not None else DEFAULT_CENTRE
     return {
         "lat": round(lat, 6),
@@ -276,11 +285,18 @@ async def picker_map(conn: AsyncConnection) -> dict[str, Any]:
     }
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse, name="sandbox_page")
 async def page(request: Request, engine: Engine) -> HTMLResponse:
     """The chat page: a LINE-like chat with the bot, in the browser."""
     async with engine.connect() as conn:
         picker = await picker_map(conn)
-    response = templates.TemplateResponse(request, "sandbox.html", {"picker": picker})
-    response.headers.update(PAGE_HEADERS)
-    return response
+    return render(request, "sandbox.html", {"picker": picker}, headers=PAGE_HEADERS)
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the LINE stand-in at SANDBOX_PATH (the app's LINE client talks to it over HTTP)
+    and the chat page's routes under /sandbox."""
+    standin = LinePlatformStandIn(SANDBOX_ACCESS_TOKEN)
+    app.state.standin = standin
+    app.mount(SANDBOX_PATH, create_standin_app(standin), name="sandbox_line")
+    app.include_router(router)

@@ -1,0 +1,101 @@
+"""The facility vocabulary: the standard open datasets a facility comes from, the categories
+residents ask for, how a facility is categorised, and the categories' labels.
+
+Labels are short enough for a chat's quick reply (at most 20 characters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class Dataset(StrEnum):
+    """Which standard dataset a file is."""
+
+    PUBLIC_FACILITY = "public_facility"
+    MEDICAL = "medical"
+    AED = "aed"
+
+
+class FacilityCategory(StrEnum):
+    """What residents ask for; the order is the order of the chat's menu."""
+
+    AED = "aed"
+    HOSPITAL = "hospital"
+    CLINIC = "clinic"
+    LIBRARY = "library"
+    WARD_OFFICE = "ward_office"
+    COMMUNITY_CENTRE = "community_centre"
+    OTHER = "other"
+
+
+_CATEGORY_LABELS: Mapping[FacilityCategory, tuple[str, str]] = {
+    FacilityCategory.AED: ("AED", "AED"),
+    FacilityCategory.HOSPITAL: ("病院", "Hospital"),
+    FacilityCategory.CLINIC: ("診療所・クリニック", "Clinic"),
+    FacilityCategory.LIBRARY: ("図書館", "Library"),
+    FacilityCategory.WARD_OFFICE: ("役所・出張所", "Ward / city office"),
+    FacilityCategory.COMMUNITY_CENTRE: ("区民センター・集会施設", "Community centre"),
+    FacilityCategory.OTHER: ("その他の施設", "Other facility"),
+}
+
+
+def category_label(category: FacilityCategory, lang: str) -> str:
+    """The category's name in Japanese, or in English for "en" (at most 20 characters)."""
+    ja, en = _CATEGORY_LABELS[category]
+    return en if lang == "en" else ja
+
+
+DATASET_NAMES: Mapping[Dataset, str] = {
+    Dataset.PUBLIC_FACILITY: "公共施設一覧",
+    Dataset.MEDICAL: "医療機関一覧",
+    Dataset.AED: "AED設置箇所一覧",
+}
+
+_CLINIC_WORDS = ("診療所", "クリニック", "医院")
+# Words of a facility's type or name, in the order they are tried.
+_PUBLIC_WORDS: tuple[tuple[FacilityCategory, tuple[str, ...]], ...] = (
+    (FacilityCategory.LIBRARY, ("図書館", "図書室")),
+    (
+        FacilityCategory.WARD_OFFICE,
+        ("区役所", "市役所", "役場", "区民事務所", "出張所", "支所", "庁舎"),
+    ),
+    (
+        FacilityCategory.COMMUNITY_CENTRE,
+        (
+            "区民センター",
+            "ふれあい館",
+            "地域センター",
+            "集会所",
+            "公民館",
+            "コミュニティセンター",
+            "市民センター",
+            "地区会館",
+        ),
+    ),
+    (FacilityCategory.CLINIC, _CLINIC_WORDS),
+    (FacilityCategory.HOSPITAL, ("病院",)),
+)
+# 医療法 第1条の5: a hospital has 20 beds or more; every other 医療機関 is a 診療所.
+_HOSPITAL_MIN_BEDS = 20
+
+
+def categorise(
+    dataset: Dataset, type_text: str, name: str, beds: int | None = None
+) -> FacilityCategory:
+    """Our category from the dataset, the file's own type text, the name, and for 医療機関
+    the number of beds."""
+    if dataset is Dataset.AED:
+        return FacilityCategory.AED
+    if dataset is Dataset.MEDICAL:
+        if any(word in type_text for word in _CLINIC_WORDS):
+            return FacilityCategory.CLINIC
+        if "病院" in type_text or (beds or 0) >= _HOSPITAL_MIN_BEDS or "病院" in name:
+            return FacilityCategory.HOSPITAL
+        return FacilityCategory.CLINIC
+    for text in (type_text, name):
+        for category, words in _PUBLIC_WORDS:
+            if any(word in text for word in words):
+                return category
+    return FacilityCategory.OTHER

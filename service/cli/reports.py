@@ -1,0 +1,74 @@
+"""`civic reports`: defect reports' status changes, clustering and retention."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gis.clusters import STATUSES, recluster_open_reports
+from service import reports
+from service.cli.common import (
+    database_url,
+    fail,
+    in_transaction,
+    load_settings,
+)
+
+app = typer.Typer(help="Defect reports: status changes, clustering, retention.")
+
+
+@app.command("status")
+def reports_status(
+    cluster: Annotated[int, typer.Argument(help="The report cluster (what crews work)")],
+    status: Annotated[str, typer.Argument(help=", ".join(STATUSES))],
+    note: Annotated[str, typer.Option(help="Told to the residents")] = "",
+    actor: Annotated[str, typer.Option(help="Who made the change")] = "cli",
+) -> None:
+    """Change a cluster's status; every resident who reported it is notified (outbox)."""
+    settings = load_settings()
+    url = database_url(settings)
+
+    async def work(conn: AsyncConnection) -> int:
+        return await reports.change_status(
+            conn, cluster, status, actor=actor, note=note, settings=settings.reports
+        )
+
+    try:
+        queued = asyncio.run(in_transaction(url, work))
+    except reports.WorkflowError as exc:
+        raise fail(exc) from exc
+    typer.echo(f"cluster {cluster} is now {status}; {queued} residents will be notified")
+
+
+@app.command("forget")
+def reports_forget(
+    days: Annotated[
+        int | None, typer.Option(help="Retention (default REPORT_RETENTION_DAYS)")
+    ] = None,
+) -> None:
+    """Unlink reporters (LINE user IDs) from reports closed longer ago than the retention."""
+    settings = load_settings()
+    url = database_url(settings)
+    before = datetime.now(UTC) - timedelta(days=days or settings.reports.retention_days)
+    done = asyncio.run(in_transaction(url, lambda conn: reports.forget_reporters(conn, before)))
+    typer.echo(
+        f"unlinked {done.reports} reports; deleted {done.outbox_rows} sent pushes and "
+        f"{done.events} webhook events older than {before:%Y-%m-%d}"
+    )
+
+
+@app.command("recluster")
+def reports_recluster() -> None:
+    """Rebuild open clusters with DBSCAN (after changing REPORT_DUPLICATE_METRES)."""
+    settings = load_settings()
+    engine = create_engine(database_url(settings))
+    with engine.begin() as conn:
+        result = recluster_open_reports(
+            conn, settings.reports.duplicate_metres, settings.reports.metric_srid
+        )
+    typer.echo(str(result))

@@ -1,0 +1,99 @@
+"""Debian's Chromium driven by Playwright, for the tests that need a real browser.
+
+Playwright's own browser download needs the internet, so the system Chromium is used
+(`make chromium` installs Debian's package). A browser test module calls
+`skip_without_chromium()` before importing Playwright: without Chromium or the `playwright`
+package the module is skipped, saying what is missing. Its fixture (`chromium`) is loaded by
+conftest.py and imports Playwright only when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+
+from tests.utils.app import RunningApp
+from tests.utils.crew import PASSWORD, add_ready_account
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page
+
+CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
+# Headless, and quiet: without the background-networking flags Chromium calls Google
+# (updates, safe browsing, sync), which floods a closed network and the request log.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+T = TypeVar("T")
+
+
+def skip_without_chromium() -> None:
+    """Skip the calling test module, saying why, when Chromium or Playwright is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: run `make chromium` (apt-get install chromium) "
+            "or set CIVIC_CHROMIUM to a Chromium binary",
+            allow_module_level=True,
+        )
+    pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed (make dev)"
+    )
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One browser for the module (starting Chromium is the slow part)."""
+    # Imported here, not above: conftest.py loads this module for every test run, and
+    # only the modules that passed skip_without_chromium() ask for this fixture.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def console_error(message: ConsoleMessage, problems: list[str]) -> None:
+    """Keep the console's errors, with where they came from. The browser's own request for
+    /favicon.ico (the pages declare no icon, the app serves none) is not a page error."""
+    where = message.location.get("url", "")
+    if message.type == "error" and not where.endswith("/favicon.ico"):
+        problems.append(f"{message.text} at {where}")
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own: the Playwright sync API keeps an asyncio loop on
+    this thread, so the fixtures' `asyncio.run` would refuse to start here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+def category_label(app: RunningApp, code: str) -> str:
+    """The category's Japanese label: the marker's title (a tooltip) on the map."""
+    return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
+
+
+def log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
+    """A fresh account logs in through the login form and lands on the crew home."""
+    off_loop(lambda: add_ready_account(app, name))
+    page.goto(app.url + "/crew/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(app.url + "/crew/")
