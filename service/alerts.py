@@ -5,7 +5,7 @@ chose the alert's topic, queued in the durable outbox as multicast batches of a 
 The area is a GeoJSON file (or an upload), a loaded hazard layer (the union of its zones) or
 a circle (a geodesic buffer). The alert row and its batches are written in the caller's
 transaction: either the whole alert is queued or none of it. Who is still following and
-still wants the topic is checked again when each batch is sent (service.line.outbox).
+still wants the topic is checked again when each batch is sent (by the LINE outbox).
 `civic alert` and the crew page (service.crew.alerts) use this module.
 """
 

@@ -2,8 +2,8 @@
 
 Domain actions (a report's status change, an area alert) know no channel and no wording: they
 store the kind of notice, its parameters and its recipients, in the transaction of the
-change. The LINE outbox (service.line.outbox) renders each notice in the recipient's language
-when it sends it, so a resident who changed their language in between gets the new one.
+change. The LINE outbox renders each notice in the recipient's language when it sends it, so
+a resident who changed their language in between gets the new one.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gis.clusters import CLOSED_STATUSES, STATUSES, nearest_open_cluster, refresh_cluster
 from gis.tables import cluster_events, report_clusters, report_photos, reports
 from service.notifications import Recipient, StatusNotice, queue_pushes
-from service.settings import ReportSettings
 from service.vocabulary import DEFAULT, Lang, language_of
 
 
@@ -147,7 +146,6 @@ async def change_status(
     *,
     actor: str,
     note: str = "",
-    settings: ReportSettings,
 ) -> int:
     """Set a cluster's status, record who/when/why, and queue a notice to every resident who
     reported it (except those who blocked the account). Returns how many were queued."""

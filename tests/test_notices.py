@@ -29,6 +29,7 @@ from service.migrations import upgrade
 from service.sandbox import LinePlatformStandIn
 from service.settings import AlertSettings, OutboxSettings, ReportSettings
 from tests.utils.app import make_settings
+from tests.utils.resident import delivered_texts
 
 OJI = (35.758357, 139.736233)  # lat, lon
 ALICE, BOB, CAROL = "U" + "a1" * 16, "U" + "b2" * 16, "U" + "c3" * 16
@@ -77,10 +78,6 @@ async def _set_language(engine: AsyncEngine, user_id: str, language: str) -> Non
         )
 
 
-def _texts(standin: LinePlatformStandIn, user_id: str) -> list[str]:
-    return [m["text"] for d in standin.delivered(user_id) for m in d.messages]
-
-
 @pytest.mark.asyncio
 async def test_a_status_notice_speaks_the_language_the_resident_has_when_it_is_sent(
     engine: AsyncEngine, workers: OutboxWorkers, standin: LinePlatformStandIn
@@ -91,12 +88,10 @@ async def test_a_status_notice_speaks_the_language_the_resident_has_when_it_is_s
         await conn.execute(text("INSERT INTO line_users (user_id, language) VALUES (:u, 'ja')"),
                            {"u": ALICE})  # fmt: skip
         filed = await reports.submit_report(conn, report, duplicate_metres=30)
-        await reports.change_status(
-            conn, filed.cluster_id, "resolved", actor="crew:test", settings=REPORTS
-        )
+        await reports.change_status(conn, filed.cluster_id, "resolved", actor="crew:test")
     await _set_language(engine, ALICE, "en")
     assert await workers.drain() == 1
-    assert _texts(standin, ALICE) == [
+    assert delivered_texts(standin, ALICE) == [
         f'Report No.{filed.report_id} (Road damage) is now "resolved".'
     ]
 
@@ -136,7 +131,7 @@ async def test_a_batch_goes_out_as_one_multicast_per_language_each_with_its_own_
         (409, [BOB], english),
         (200, [ALICE, CAROL], japanese),
     ]
-    assert [_texts(standin, user) for user in (ALICE, BOB, CAROL)] == [
+    assert [delivered_texts(standin, user) for user in (ALICE, BOB, CAROL)] == [
         [_alert_ja("避難指示が出ました。")],
         ["[Disasters] Alert for your area\n\n避難指示が出ました。\n\n" + _FOOTER_EN],
         [_alert_ja("避難指示が出ました。")],
@@ -275,7 +270,7 @@ async def test_the_migration_turns_queued_messages_into_notices(
     finally:
         await platform.aclose()
         await engine.dispose()
-    assert _texts(standin, ALICE) == [
+    assert delivered_texts(standin, ALICE) == [
         'Report No.41 (Road damage) is now "in progress".\nNote from the city: 明日補修します'
     ]
     assert [tuple(row) for row in rows] == [

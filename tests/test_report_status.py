@@ -21,6 +21,7 @@ from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings, ReportSettings
 from service.vocabulary import Lang
 from tests.utils.app import TEST_SECRET, RunningApp, make_settings
+from tests.utils.resident import delivered_texts
 
 OJI = (139.736233, 35.758357)  # lon, lat
 ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
@@ -42,9 +43,7 @@ async def _file(engine: AsyncEngine, user: str, lang: Lang, dlon: float = 0.0) -
 
 async def _change(engine: AsyncEngine, cluster: int, status: str, note: str = "") -> int:
     async with engine.begin() as conn:
-        return await reports.change_status(
-            conn, cluster, status, actor="crew:tanaka", note=note, settings=SETTINGS
-        )
+        return await reports.change_status(conn, cluster, status, actor="crew:tanaka", note=note)
 
 
 @pytest_asyncio.fixture
@@ -52,10 +51,6 @@ async def engine(running_app: RunningApp) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(running_app.database_url)
     yield engine
     await engine.dispose()
-
-
-def _texts(standin: LinePlatformStandIn, user: str) -> list[str]:
-    return [m["text"] for d in standin.delivered(user) for m in d.messages]
 
 
 @pytest.mark.asyncio
@@ -86,11 +81,11 @@ async def test_status_change_reaches_every_follower_once_in_their_language(
     await asyncio.to_thread(standin.wait_for_deliveries, 1, ALICE)
     await asyncio.to_thread(standin.wait_for_deliveries, 1, BOB)
     await asyncio.sleep(0.8)  # a duplicate push would show up by now
-    assert _texts(standin, ALICE) == [
+    assert delivered_texts(standin, ALICE) == [
         f"通報 No.{first.report_id}（道路の穴・段差）の対応状況が「対応中」になりました。\n"
         "区からのメモ: 明日補修します"
     ]
-    assert _texts(standin, BOB) == [
+    assert delivered_texts(standin, BOB) == [
         f'Report No.{second.report_id} (Road damage) is now "in progress".\n'
         "Note from the city: 明日補修します"
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
@@ -31,6 +32,7 @@ from service.vocabulary import (
     words,
 )
 from service.vocabulary.catalogs import load_words, po_path
+from service.vocabulary.pages import install
 
 CODES = [language.code for language in LANGUAGES]
 
@@ -119,6 +121,19 @@ def test_every_code_has_its_own_label_in_every_language(lang: str) -> None:
     assert max(len(label(category, lang)) for category in FacilityCategory) <= 20
 
 
+def test_labels() -> None:
+    assert label(ShelterHazard.LANDSLIDE, "ja") == "土砂災害"
+    assert label(ShelterHazard.INLAND_FLOOD, "en") == "Inland flooding"
+    # Same value "flood" in both enums, different labels.
+    assert label(ShelterHazard.FLOOD, "ja") == "洪水"
+    assert label(HazardKind.FLOOD, "ja") == "洪水浸水想定区域"
+    assert label(HazardKind.LANDSLIDE, "en") == "landslide warning zone"
+    assert all(label(h, lang) for h in ShelterHazard for lang in ("ja", "en"))
+    assert all(label(k, lang) for k in HazardKind for lang in ("ja", "en"))
+    with pytest.raises(ValueError, match="language"):
+        label(ShelterHazard.FLOOD, "fr")
+
+
 def test_one_wording_per_report_status_the_residents_one() -> None:
     assert [report_status_label(status, "ja") for status in STATUSES] == [
         "受付",
@@ -152,3 +167,21 @@ def test_a_phrase_is_translated_with_its_placeholders_filled() -> None:
     assert words("ja").gettext("about {m} m away", m=120) == "約120m先"
     assert words("en").pgettext("shelter status", "Open") == "Open"
     assert words("ja").pgettext("shelter status", "Open") == "開設中"
+
+
+def test_pages_get_their_words_through_jinjas_i18n_extension() -> None:
+    env = jinja2.Environment(autoescape=True)
+    install(env)
+    page = env.from_string(
+        '<p>{{ _("about {m} m away", m=m) }}</p>'
+        '<p>{{ pgettext("shelter status", "Full") }}</p>'
+        '<p>{{ ngettext("{n} resident", "{n} residents", 3) }}</p>'
+        "<h1>{{ both(title) }}</h1><title>{{ both(title)|string }}</title>"
+        '<p>{{ both("⚠ {name} is full ({updated})", name=name, updated="") }}</p>'
+    )
+    assert page.render(m=120, title="Route", name="<b>王子小学校</b>") == (
+        "<p>約120m先</p><p>満員</p><p>3人</p>"
+        '<h1>ルートを見る <span lang="en">Route</span></h1><title>ルートを見る Route</title>'
+        "<p>⚠ &lt;b&gt;王子小学校&lt;/b&gt;は満員です（） "
+        '<span lang="en">⚠ &lt;b&gt;王子小学校&lt;/b&gt; is full ()</span></p>'
+    )

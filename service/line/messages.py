@@ -19,7 +19,7 @@ from gis.hazards import HazardKind, ShelterHazard
 from gis.nearby import AreaCheck, HazardHit, NearbySite
 from gis.shelter_status import ShelterStatus
 from service.localtime import JST
-from service.vocabulary import Lang, ja_or_en, label, words
+from service.vocabulary import Lang, ja_or_en, join_list, label, words
 
 Message = dict[str, Any]
 
@@ -163,17 +163,6 @@ def route_url(from_lat: float, from_lon: float, to_lat: float, to_lon: float) ->
         }
     )
     return f"https://www.google.com/maps/dir/?{query}"
-
-
-def join_list(items: Sequence[str], lang: Lang) -> str:
-    """Items of a list in one line: "洪水・土砂災害" / "Flood, Landslide"."""
-    return words(lang).pgettext("list separator", ", ").join(items)
-
-
-def status_label(status: ShelterStatus, lang: Lang) -> str:
-    """開設中 / 満員 / 閉鎖 (Open / Full / Closed), for the pages until they take it from the
-    vocabulary's `label`."""
-    return label(status, lang)
 
 
 def updated_text(at: datetime, lang: Lang) -> str:

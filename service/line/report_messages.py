@@ -18,16 +18,6 @@ from service.line.messages import (
 from service.settings import Category
 from service.vocabulary import Lang, label, report_status_label, words
 
-# The crew pages' status labels until they take them from the vocabulary.
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "received": ("受付", "received"),
-    "accepted": ("受理・対応予定", "accepted"),
-    "in_progress": ("対応中", "in progress"),
-    "resolved": ("対応完了", "resolved"),
-    "rejected": ("対応できません", "not actionable"),
-    "duplicate": ("他の通報と統合", "merged with another report"),
-}
-
 
 def _cancel(lang: Lang) -> dict[str, Any]:
     return postback_item(words(lang).gettext("Cancel"), "report=cancel")

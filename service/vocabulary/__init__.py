@@ -5,10 +5,19 @@ catalogs (Babel), for LINE messages and, through Jinja's i18n extension, for pag
     words("en").gettext("about {m} m away", m=120)      -> "about 120 m away"
     label(ShelterHazard.FLOOD, "ja")                    -> "洪水"
     report_status_label("in_progress", "ja")            -> "対応中"
+
+Pages get them through Jinja's i18n extension and `both()` (service/vocabulary/pages.py);
+the catalogs' tooling is service/vocabulary/build.py (`make messages`, `make setup`).
 """
 
 from service.vocabulary.catalogs import CatalogsNotCompiled, Phrase, Words, check_compiled, words
-from service.vocabulary.labels import CityLabels, ja_or_en, label, report_status_label
+from service.vocabulary.labels import (
+    CityLabels,
+    ja_or_en,
+    join_list,
+    label,
+    report_status_label,
+)
 from service.vocabulary.languages import DEFAULT, LANGUAGES, Lang, Language, language, language_of
 
 __all__ = [
@@ -22,6 +31,7 @@ __all__ = [
     "Words",
     "check_compiled",
     "ja_or_en",
+    "join_list",
     "label",
     "language",
     "language_of",

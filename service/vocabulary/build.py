@@ -36,7 +36,16 @@ MAPPING = PROJECT_DIR / "babel.cfg"
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 # The language the msgids are written in: its catalog repeats them.
 SOURCE = "en"
-KEYWORDS = {**DEFAULT_KEYWORDS, "Phrase": ((1, "c"), 2)}
+# Beside gettext's own: `Phrase(context, message)` marks a label; `both(message)`,
+# `pboth(context, message)` and `both_plural(singular, plural, n)` show a message in Japanese
+# and English on a page (service/vocabulary/pages.py).
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "Phrase": ((1, "c"), 2),
+    "both": None,
+    "pboth": ((1, "c"), 2),
+    "both_plural": (1, 2),
+}
 # Catalog lines wrap where the code's lines do.
 WIDTH = 100
 
@@ -121,7 +130,7 @@ def update_catalog(template: Catalog, language: Language, locale_dir: Path = LOC
     catalog.update(template, update_creation_date=False)
     if language.code == SOURCE:
         for message in catalog:
-            if message.id and (not message.string or message.fuzzy):
+            if message.id and (not all(_forms(message.string)) or message.fuzzy):
                 message.string = message.id
                 message.flags.discard("fuzzy")
     _write(path, catalog)
@@ -156,13 +165,20 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
+def _forms(text: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A message's text as a tuple: one form, or one per plural form."""
+    if isinstance(text, tuple | list):
+        return tuple(text)
+    return (text or "",)
+
+
 def _key(message: Message) -> tuple[str | None, str]:
-    return message.context, str(message.id)
+    return message.context, _forms(message.id)[0]
 
 
 def _name(message: Message) -> str:
     context = f" (context {message.context!r})" if message.context else ""
-    return f"{message.id!r}{context}"
+    return f"{_key(message)[1]!r}{context}"
 
 
 def problems(
@@ -187,11 +203,14 @@ def problems(
         for key, source in sorted(wanted.items(), key=lambda item: item[0][1]):
             where = f"{language.code}: {_name(source)}"
             message = catalog.get(key[1], context=key[0])
-            if message is None or not message.string:
+            forms = _forms(message.string) if message is not None else ("",)
+            # A plural's singular may spell out its count ("one site"): the forms together.
+            expected = set().union(*(placeholders(form) for form in _forms(source.id)))
+            if message is None or not all(forms):
                 found.append(f"{where} is not translated")
             elif message.fuzzy:
                 found.append(f"{where} is fuzzy: check the translation")
-            elif placeholders(str(message.string)) != placeholders(str(source.id)):
+            elif any(placeholders(form) != expected for form in forms):
                 found.append(f"{where} has other placeholders: {message.string!r}")
     return found
 

@@ -52,13 +52,23 @@ class Words:
         self.lang = code
         self._translations = translations
 
+    def translate(self, message: str, context: str | None = None) -> str:
+        """`message` in this language as the catalog has it, placeholders unfilled."""
+        if context is None:
+            return self._translations.gettext(message)
+        return self._translations.pgettext(context, message)
+
+    def translate_plural(self, singular: str, plural: str, n: int) -> str:
+        """The form of a message for the count `n`, as the catalog has it."""
+        return self._translations.ngettext(singular, plural, n)
+
     def gettext(self, message: str, /, **values: object) -> str:
         """`message` (English source text) in this language, with `values` filled in."""
-        return self._translations.gettext(message).format(**values)
+        return self.translate(message).format(**values)
 
     def pgettext(self, context: str, message: str, /, **values: object) -> str:
         """Like `gettext`, for a message whose meaning depends on `context`."""
-        return self._translations.pgettext(context, message).format(**values)
+        return self.translate(message, context).format(**values)
 
     def phrase(self, phrase: Phrase, /, **values: object) -> str:
         """A marked phrase in this language, with `values` filled in."""

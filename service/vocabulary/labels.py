@@ -7,7 +7,7 @@ per status everywhere: residents, crews and the public read the same label.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, Protocol
 
 from gis.facilities import FacilityCategory
@@ -94,6 +94,11 @@ def label(value: Labelled, lang: Lang) -> str:
     else:
         return ja_or_en(value.label_ja, value.label_en, lang)
     return words(lang).phrase(phrase)
+
+
+def join_list(items: Iterable[str], lang: Lang) -> str:
+    """Labels in one line, as the language lists them: "洪水・土砂災害" / "Flood, Landslide"."""
+    return words(lang).pgettext("list separator", ", ").join(items)
 
 
 def report_status_label(status: str, lang: Lang) -> str:
