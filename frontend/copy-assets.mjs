@@ -35,10 +35,17 @@ const ASSETS = {
     ["dist/leaflet-heat.js", "leaflet.heat/leaflet-heat.js"],
     ["LICENSE", "leaflet.heat/LICENSE"],
   ],
+  // Drawing and editing the area of an alert (/crew/alerts).
+  "@geoman-io/leaflet-geoman-free": [
+    ["dist/leaflet-geoman.min.js", "leaflet-geoman/leaflet-geoman.min.js"],
+    ["dist/leaflet-geoman.css", "leaflet-geoman/leaflet-geoman.css"],
+    ["LICENSE", "leaflet-geoman/LICENSE"],
+  ],
 };
 
 // url(...) in a stylesheet; data: URIs and fragments (IE's url(#default#VML)) are no files.
-const CSS_URL = /url\(\s*(['"]?)([^'")]+)\1\s*\)/g;
+// A quoted URL is taken whole: an inline SVG holds quotes and url(#…) of its own.
+const CSS_URL = /url\(\s*(?:'([^']*)'|"([^"]*)"|([^'")\s]+))\s*\)/g;
 
 function copy(from, to) {
   if (!existsSync(from)) {
@@ -51,7 +58,7 @@ function copy(from, to) {
 function copyReferenced(cssSource, cssTarget) {
   const copied = new Set();
   for (const match of readFileSync(cssSource, "utf8").matchAll(CSS_URL)) {
-    const ref = match[2].trim();
+    const ref = (match[1] ?? match[2] ?? match[3]).trim();
     if (ref.startsWith("data:") || ref.startsWith("#")) continue;
     if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(ref)) {
       throw new Error(`${cssSource} loads ${ref} from another host`);

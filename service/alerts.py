@@ -2,9 +2,10 @@
 chose the alert's topic, queued in the durable outbox as multicast batches of a notice
 (service.notifications), rendered in the residents' languages when sent.
 
-The area is a GeoJSON file (or an upload), a loaded hazard layer (the union of its zones) or
-a circle (a geodesic buffer). The alert row and its batches are written in the caller's
-transaction: either the whole alert is queued or none of it. Who is still following and
+The area is a GeoJSON file (or an upload, or an area drawn on the crew page's map), loaded
+hazard layers (the union of their zones) or a circle (a geodesic buffer). The alert row and
+its batches are written in the caller's transaction: either the whole alert is queued or none
+of it, and an alert that reaches nobody is refused. Who is still following and
 still wants the topic is checked again when each batch is sent (by the LINE outbox).
 `civic alert` and the crew page (service.crew.alerts) use this module.
 """
@@ -25,12 +26,13 @@ from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.crs import looks_like_japan
+from gis.hazards import HazardKind
 from gis.sources.errors import SourceError
 from gis.sources.geojson import POLYGONAL, as_multipolygon, read_features
 from service.notifications import AlertNotice, queue_batches
 from service.settings import AlertSettings, Category
 from service.tables import alerts
-from service.vocabulary import Lang, language_of
+from service.vocabulary import LANGUAGES, Lang, language_of
 
 # A circle wider than this is almost certainly a typo (metres for kilometres).
 MAX_CIRCLE_METRES = 50_000.0
@@ -63,10 +65,12 @@ class AlertArea:
 
 @dataclass(frozen=True)
 class Reach:
-    """How many residents an alert reaches, in how many multicast batches."""
+    """How many residents an alert reaches, in how many multicast batches, and how many of
+    them get it in each language (in the order of LANGUAGES)."""
 
     recipients: int
     batches: int
+    languages: tuple[tuple[Lang, int], ...] = ()
 
     def summary(self) -> str:
         """Like "3 residents in 2 batches"."""
@@ -171,12 +175,29 @@ _LAYER = text("""
     WHERE l.name = :name
     GROUP BY l.id
 """)
-_LAYER_NAMES = text("SELECT name FROM hazard_layers ORDER BY name")
+_LAYERS = text("SELECT name, kind, feature_count FROM hazard_layers ORDER BY name")
+
+
+@dataclass(frozen=True)
+class HazardLayer:
+    """A loaded hazard layer: its name (the file's), its kind and how many zones it has."""
+
+    name: str
+    kind: HazardKind
+    zones: int
+
+
+async def hazard_layers(conn: AsyncConnection) -> list[HazardLayer]:
+    """The loaded hazard layers, by name."""
+    return [
+        HazardLayer(row.name, HazardKind(row.kind), row.feature_count)
+        for row in await conn.execute(_LAYERS)
+    ]
 
 
 async def hazard_layer_names(conn: AsyncConnection) -> list[str]:
     """The names of the loaded hazard layers."""
-    return [row.name for row in await conn.execute(_LAYER_NAMES)]
+    return [layer.name for layer in await hazard_layers(conn)]
 
 
 async def area_from_hazard_layer(conn: AsyncConnection, name: str) -> AlertArea:
@@ -188,6 +209,13 @@ async def area_from_hazard_layer(conn: AsyncConnection, name: str) -> AlertArea:
     if not row.zones:
         raise AlertError(f"hazard layer {name!r} has no zones")
     return AlertArea(f"hazard layer {name}", as_multipolygon(shapely.from_wkb(bytes(row.geom))))
+
+
+def union(areas: Sequence[AlertArea], label: str) -> AlertArea:
+    """One area covering all of `areas` (several hazard layers, say), named `label`."""
+    if not areas:
+        raise AlertError("choose an area")
+    return AlertArea(label, as_multipolygon(shapely.union_all([a.geometry for a in areas])))
 
 
 # Only residents who still follow the account, registered a spot inside the area (consent
@@ -219,7 +247,11 @@ def _batches(by_lang: dict[Lang, list[str]], size: int) -> list[tuple[Lang, list
 
 
 def _reach(batches: Sequence[tuple[Lang, list[str]]]) -> Reach:
-    return Reach(sum(len(users) for _, users in batches), len(batches))
+    per_language = dict.fromkeys((language.code for language in LANGUAGES), 0)
+    for lang, users in batches:
+        per_language[lang] += len(users)
+    languages = tuple((lang, n) for lang, n in per_language.items() if n)
+    return Reach(sum(n for _, n in languages), len(batches), languages)
 
 
 async def preview(
@@ -240,11 +272,20 @@ async def queue_alert(
     created_by: str,
 ) -> Queued:
     """Record the alert and queue its multicast batches (at most ALERT_BATCH_SIZE residents
-    each) in `conn`'s transaction. Wake the outbox after the commit."""
+    each) in `conn`'s transaction. Wake the outbox after the commit.
+
+    AlertError, with nothing recorded, when the area holds no resident who wants the topic:
+    an alert that reaches nobody is a wrong area or topic, not a message sent.
+    """
     check_topic(settings, topic)
     message = check_text(message)
     batches = _batches(await _recipients(conn, area, topic), settings.batch_size)
     reach = _reach(batches)
+    if not reach.recipients:
+        raise AlertError(
+            f"{area.label}: no resident who registered a spot there wants topic {topic!r}; "
+            "nothing was sent"
+        )
     alert_id = await conn.scalar(
         insert(alerts)
         .values(

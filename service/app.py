@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = runtime.engine
             app.state.workers = runtime.inbox if inbox_workers else None
             app.state.outbox = runtime.outbox
+            app.state.notices = runtime.notices
             yield
 
     app = FastAPI(title="civic-gis", lifespan=lifespan)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.metrics import Metrics
+from service.notifications import Notice
 from service.settings import Settings
+from service.vocabulary import Lang
 
 
 class Wakeable(Protocol):
@@ -16,6 +18,14 @@ class Wakeable(Protocol):
 
     def wake(self) -> None:
         """Tell idle workers that new items were stored."""
+
+
+class NoticeWording(Protocol):
+    """How residents are told a notice: the outbox's own rendering (service.line.notices),
+    for a page that shows a message before it is sent."""
+
+    def render(self, notice: Notice, lang: Lang) -> list[dict[str, Any]]:
+        """The messages telling `notice` in `lang`, as the channel sends them (JSON)."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -42,7 +52,14 @@ def get_workers(request: Request) -> Wakeable | None:
     return workers
 
 
+def get_notices(request: Request) -> NoticeWording:
+    """The outbox's wording of notices."""
+    notices: NoticeWording = request.app.state.notices
+    return notices
+
+
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Engine = Annotated[AsyncEngine, Depends(get_engine)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 Workers = Annotated[Wakeable | None, Depends(get_workers)]
+Notices = Annotated[NoticeWording, Depends(get_notices)]

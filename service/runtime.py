@@ -34,6 +34,8 @@ class Runtime:
     platform: LinePlatform
     inbox: InboxWorkers
     outbox: OutboxWorkers
+    # How the outbox words a notice: pages preview with the same.
+    notices: NoticeMessages
 
 
 @asynccontextmanager
@@ -81,7 +83,7 @@ async def running(
     inbox.start(inbox_workers)
     outbox.start(outbox_workers)
     try:
-        yield Runtime(engine=engine, platform=platform, inbox=inbox, outbox=outbox)
+        yield Runtime(engine=engine, platform=platform, inbox=inbox, outbox=outbox, notices=notices)
     finally:
         await inbox.stop()
         await outbox.stop()

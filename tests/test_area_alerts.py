@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from pyproj import Transformer
+from shapely.geometry import Point, shape
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from typer.testing import CliRunner
@@ -29,13 +30,14 @@ from service.line.area_messages import CONSENT_VERSION, alert_message
 from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
+from service.notifications import AlertNotice
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import AlertSettings, OutboxSettings
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import PASSWORD, Browser, add_ready_account
 from tests.utils.database import db, in_transaction
-from tests.utils.resident import Resident, quick_actions
+from tests.utils.resident import Resident, add_registered_resident, quick_actions
 
 # (lat, lon): 王子, a spot about 200 m from it, 赤羽 (2.4 km away, still Kita-ku), 新宿 (outside).
 OJI = (35.758357, 139.736233)
@@ -138,29 +140,6 @@ def test_english_residents_are_asked_in_english(
     assert "Disasters: On" in menu["altText"]
 
 
-async def _add_resident(
-    conn: AsyncConnection,
-    user_id: str,
-    where: tuple[float, float],
-    topics: list[str],
-    *,
-    language: str = "ja",
-    following: bool = True,
-) -> None:
-    """A synthetic resident who registered `where` (lat, lon) with `topics`."""
-    await conn.execute(
-        text("INSERT INTO line_users (user_id, language, following) VALUES (:u, :l, :f)"),
-        {"u": user_id, "l": language, "f": following},
-    )
-    await conn.execute(
-        text("""
-            INSERT INTO resident_areas (user_id, geom, topics, consent_version)
-            VALUES (:u, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :t, :v)
-        """),
-        {"u": user_id, "lat": where[0], "lon": where[1], "t": topics, "v": CONSENT_VERSION},
-    )
-
-
 def _uid(n: int) -> str:
     return f"U{n}" + "0" * 31
 
@@ -173,11 +152,11 @@ ROADS_ONLY, FAR, BLOCKED = _uid(7), _uid(8), _uid(9)
 
 async def _seed_residents(conn: AsyncConnection) -> None:
     for user_id in (A, B, WITHDRAWS, C, UNFOLLOWS):
-        await _add_resident(conn, user_id, OJI, ["disaster"])
-    await _add_resident(conn, E, NEAR_OJI, ["roads", "disaster"], language="en")
-    await _add_resident(conn, ROADS_ONLY, OJI, ["roads"])
-    await _add_resident(conn, FAR, AKABANE, ["disaster"])
-    await _add_resident(conn, BLOCKED, NEAR_OJI, ["disaster"], following=False)
+        await add_registered_resident(conn, user_id, OJI, ["disaster"])
+    await add_registered_resident(conn, E, NEAR_OJI, ["roads", "disaster"], language="en")
+    await add_registered_resident(conn, ROADS_ONLY, OJI, ["roads"])
+    await add_registered_resident(conn, FAR, AKABANE, ["disaster"])
+    await add_registered_resident(conn, BLOCKED, NEAR_OJI, ["disaster"], following=False)
 
 
 @pytest_asyncio.fixture
@@ -219,12 +198,13 @@ async def test_an_alert_reaches_exactly_the_residents_inside_who_chose_the_topic
         await _seed_residents(conn)
     async with engine.connect() as conn:
         area = await alerts.area_from_circle(conn, *OJI, 500)
-        assert await alerts.preview(conn, settings.alerts, area, "disaster") == alerts.Reach(6, 4)
+        reach = await alerts.preview(conn, settings.alerts, area, "disaster")
+        assert reach == alerts.Reach(6, 4, (("ja", 5), ("en", 1)))
     async with engine.begin() as conn:
         queued = await alerts.queue_alert(
             conn, settings.alerts, area, "disaster", "避難指示が出ました。", created_by="test"
         )
-    assert queued.reach == alerts.Reach(6, 4)
+    assert queued.reach == reach
 
     # After queueing, before sending: one withdraws consent in the chat, one blocks us.
     withdrawing = Resident(running_app, standin, WITHDRAWS, "ja")
@@ -296,8 +276,8 @@ def cli_residents(running_app: RunningApp) -> Iterator[str]:
 
     async def work(conn: AsyncConnection) -> None:
         for user_id in (A, B, C):
-            await _add_resident(conn, user_id, OJI, ["disaster"])
-        await _add_resident(conn, FAR, AKABANE, ["disaster"])
+            await add_registered_resident(conn, user_id, OJI, ["disaster"])
+        await add_registered_resident(conn, FAR, AKABANE, ["disaster"])
 
     in_transaction(running_app.database_url, work)
     yield running_app.database_url
@@ -386,7 +366,7 @@ def test_civic_alert_refuses_bad_input_clearly(cli_residents: str, tmp_path: Pat
     )
 
 
-def test_a_hazard_layer_is_an_area(cli_residents: str) -> None:
+def test_a_hazard_layer_is_an_area_and_an_alert_to_nobody_is_refused(cli_residents: str) -> None:
     async def work(conn: AsyncConnection) -> tuple[alerts.AlertArea, alerts.Reach]:
         (name,) = [n for n in await alerts.hazard_layer_names(conn) if n.startswith("landslide")]
         area = await alerts.area_from_hazard_layer(conn, name)
@@ -397,13 +377,35 @@ def test_a_hazard_layer_is_an_area(cli_residents: str) -> None:
     assert area.geometry.is_valid and area.geometry.area > 0
     assert reach == alerts.Reach(0, 0)  # nobody lives in a landslide zone here
 
+    (name,) = [n for n in _layer_names(cli_residents) if n.startswith("landslide")]
+    nobody = civic(cli_residents, "alert", "--topic", "disaster", "--text", "土砂災害警戒情報",
+                   "--hazard-layer", name)  # fmt: skip
+    assert nobody.returncode == 1
+    assert f"hazard layer {name}: no resident who registered a spot there wants topic " \
+        "'disaster'; nothing was sent" in nobody.stderr  # fmt: skip
+    assert _count(cli_residents, "alerts") == _count(cli_residents, "line_outbox") == 0
 
-def _hidden(page: str) -> dict[str, str]:
+
+def _layer_names(url: str) -> list[str]:
+    return in_transaction(url, alerts.hazard_layer_names)
+
+
+def _count(url: str, table: str) -> int:
+    return int(in_transaction(url, lambda c: c.scalar(text(f"SELECT count(*) FROM {table}"))))  # noqa: S608
+
+
+def _hidden(page: str) -> dict[str, list[str]]:
     """The hidden fields of the confirm (send) form."""
-    form = re.search(r'<form method="post" action="/crew/alerts/send">(.*?)</form>', page, re.S)
+    form = re.search(
+        r'<form method="post" action="/crew/alerts/send"[^>]*>(.*?)</form>', page, re.S
+    )
     assert form, page
-    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1))
-    return {name: html.unescape(value) for name, value in found}
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1)
+    ):
+        fields.setdefault(name, []).append(html.unescape(value))
+    return fields
 
 
 def test_admins_preview_and_send_an_alert_from_the_crew_pages(
@@ -464,3 +466,104 @@ def test_admins_preview_and_send_an_alert_from_the_crew_pages(
     refused = admin.post("/crew/alerts/preview", data=fields, files=bad)
     assert refused.status_code == 400
     assert "broken.geojson: invalid JSON" in refused.text
+
+
+def _drawn_square(lat: float, lon: float, half_side: float) -> str:
+    """A square as the alert page's map hands it over (Leaflet-Geoman's GeoJSON, EPSG:4326)."""
+    ring = [[lon - half_side, lat - half_side], [lon + half_side, lat - half_side],
+            [lon + half_side, lat + half_side], [lon - half_side, lat + half_side],
+            [lon - half_side, lat - half_side]]  # fmt: skip
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    return json.dumps({"type": "FeatureCollection", "features": [feature]})
+
+
+def _shown_messages(page: str) -> dict[str, list[dict[str, Any]]]:
+    """The LINE messages the preview draws, by language (the page's JSON blocks)."""
+    blocks = re.findall(
+        r'<script type="application/json" class="line-messages" data-target="message-([^"]+)">'
+        r"(.*?)</script>",
+        page,
+        re.S,
+    )
+    return {lang: json.loads(body) for lang, body in blocks}
+
+
+def _visible(page: str) -> str:
+    """The page's text as a person reads it: no tags, no script blocks."""
+    without_scripts = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", without_scripts))
+
+
+def test_the_preview_shows_the_message_in_each_language_and_nobody_cannot_be_sent(
+    running_app: RunningApp,
+    cli_residents: str,
+    standin: LinePlatformStandIn,
+    browsers: Callable[[], Browser],
+) -> None:
+    english = _uid(5)
+    in_transaction(
+        cli_residents,
+        lambda conn: add_registered_resident(conn, english, NEAR_OJI, ["disaster"], language="en"),
+    )
+    standin.add_user(FAR)
+    add_ready_account(running_app, "sato", role="admin")
+    admin = browsers()
+    assert admin.login("sato", PASSWORD).status_code == 303
+    page = admin.get("/crew/alerts").text
+    # Hazard layers go by the names people know, never by their files' names.
+    assert "土砂災害警戒区域" in _visible(page) and "洪水浸水想定区域" in _visible(page)
+    assert not re.search(r"flood_max|landslide_plateau", _visible(page))
+    csrf = admin.csrf_token("/crew/alerts")
+
+    # 王子: three residents read Japanese, one English; each sees the alert as the outbox words it.
+    words = "給水所を開設しました。\nhttps://example.jp/water"
+    circle = {"csrf_token": csrf, "topic": "disaster", "text": words, "area_kind": "circle",
+              "lat": str(OJI[0]), "lon": str(OJI[1]), "radius": "500"}  # fmt: skip
+    preview = admin.post("/crew/alerts/preview", data=circle)
+    assert "<strong>4人</strong>に届きます（送信2回）" in preview.text
+    settings = running_app.settings
+    outbox_words = NoticeMessages(settings.reports, settings.alerts)
+    notice = AlertNotice("disaster", words)
+    shown = _shown_messages(preview.text)
+    assert shown == {lang: outbox_words.render(notice, lang) for lang in ("ja", "en")}
+    assert re.search(
+        r"<figcaption>日本語 ・ 3人 <span lang=\"en\">3 residents</span>", preview.text
+    )
+    assert re.search(
+        r"<figcaption>English ・ 1人 <span lang=\"en\">1 resident</span>", preview.text
+    )
+    assert "4人に送信する" in preview.text
+
+    # The landslide zones hold nobody: the page says so, offers no send, and the server refuses.
+    (landslide,) = [n for n in _layer_names(cli_residents) if n.startswith("landslide")]
+    zones = {**circle, "area_kind": "layer", "layers": [landslide]}
+    preview = admin.post("/crew/alerts/preview", data=zones)
+    assert preview.status_code == 200
+    assert "<strong>0人</strong>に届きます" in preview.text
+    assert 'id="nobody"' in preview.text and "送信できません" in preview.text
+    assert 'action="/crew/alerts/send"' not in preview.text
+    assert "ハザード区域: 土砂災害警戒区域" in preview.text
+    assert list(_shown_messages(preview.text)) == ["ja"]  # the text, shown all the same
+    refused = admin.post("/crew/alerts/send", data=zones)
+    assert refused.status_code == 400
+    assert "nothing was sent" in refused.text
+    assert _count(cli_residents, "alerts") == _count(cli_residents, "line_outbox") == 0
+
+    # An area drawn on the map around 赤羽: previewed, then sent as previewed.
+    drawn = {**circle, "area_kind": "draw", "drawn": _drawn_square(*AKABANE, 0.002)}
+    preview = admin.post("/crew/alerts/preview", data=drawn)
+    assert "<strong>1人</strong>に届きます（送信1回）" in preview.text
+    assert "地図上で描いた区域" in preview.text
+    area = json.loads(
+        re.search(r'<script type="application/json" id="alert-map-data">(.*?)</script>',
+                  preview.text, re.S).group(1)  # type: ignore[union-attr]
+    )["area"]  # fmt: skip
+    assert shape(area).contains(Point(AKABANE[1], AKABANE[0]))  # the map shows the area
+    sent = admin.post("/crew/alerts/send", data=_hidden(preview.text))
+    assert (sent.status_code, sent.headers["location"]) == (303, "/crew/alerts?sent=1")
+    assert [d.to for d in standin.wait_for_deliveries(1)] == [FAR]
+    assert "地図上で描いた区域" in admin.get("/crew/alerts?sent=1").text

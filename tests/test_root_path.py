@@ -382,7 +382,7 @@ def test_crew_map_and_chat_in_chromium_under_the_prefix(
         expect(chat.locator("#sb-chat .sb-note")).to_contain_text("新しい会話")
         chat.fill("#sb-text", "避難所")
         chat.click("#sb-send")
-        answer = chat.locator(".sb-row-bot .sb-bubble-bot").last
+        answer = chat.locator(".sb-row-bot .line-bubble-bot").last
         expect(answer).to_contain_text("位置情報を送る")
         chat.locator("#sb-quick .sb-chip", has_text="位置情報を送る").click()
         expect(chat.locator("#sb-map .leaflet-interactive").first).to_be_attached()

@@ -92,7 +92,7 @@ def _send_text(page: Page, words: str) -> None:
 
 
 def _last_bot_text(page: Page) -> Locator:
-    return page.locator(".sb-row-bot .sb-bubble-bot").last
+    return page.locator(".sb-row-bot .line-bubble-bot").last
 
 
 def _pixel(page: Page, lat: float, lon: float) -> Position:
@@ -137,17 +137,17 @@ def test_shelter_search_then_a_complete_report(
 ) -> None:
     page = chat
     _send_text(page, "避難所")
-    expect(page.locator(".sb-row-user .sb-bubble-user").last).to_have_text("避難所")
+    expect(page.locator(".sb-row-user .line-bubble-user").last).to_have_text("避難所")
     expect(_last_bot_text(page)).to_contain_text("位置情報を送る")
 
     _chip(page, "位置情報を送る").click()
     _pick_on_map(page, *TABATA)
-    expect(page.locator(".sb-row-user .sb-location").last).to_contain_text("35.73")
-    carousel = page.locator(".sb-carousel").last
-    first = carousel.locator(".sb-fbubble").first
-    expect(first.locator(".sb-text").first).to_have_text(NEAREST)
-    expect(first.locator(".sb-text").first).to_be_visible()
-    route = first.locator("a.sb-fbutton")
+    expect(page.locator(".sb-row-user .line-location").last).to_contain_text("35.73")
+    carousel = page.locator(".line-carousel").last
+    first = carousel.locator(".line-fbubble").first
+    expect(first.locator(".line-text").first).to_have_text(NEAREST)
+    expect(first.locator(".line-text").first).to_be_visible()
+    route = first.locator("a.line-fbutton")
     expect(route).to_have_text("ルートを見る")
     expect(route).to_have_attribute("href", re.compile(r"^https://www\.google\.com/maps/dir/"))
     # The carousel scrolls sideways inside the phone's width, not the page.
@@ -161,7 +161,7 @@ def test_shelter_search_then_a_complete_report(
     road = ReportSettings().categories[0].label_ja
     _chip(page, road).click()
     # The postback's displayText shows as the resident's own message.
-    expect(page.locator(".sb-row-user .sb-bubble-user").last).to_have_text(road)
+    expect(page.locator(".sb-row-user .line-bubble-user").last).to_have_text(road)
     expect(_last_bot_text(page)).to_contain_text("場所を送ってください")
     _chip(page, "位置情報を送る").click()
     _pick_on_map(page, *TABATA)
@@ -175,7 +175,7 @@ def test_shelter_search_then_a_complete_report(
         "buffer": jpeg(size=(64, 48)),
     }
     chooser.value.set_files(photo)
-    expect(page.locator(".sb-row-user img.sb-photo")).to_have_count(1)
+    expect(page.locator(".sb-row-user img.line-photo")).to_have_count(1)
     expect(_last_bot_text(page)).to_contain_text("写真を受け取りました（1/4枚）")
     _chip(page, "次へ").click()
     expect(_last_bot_text(page)).to_contain_text("状況をひとことで教えてください")
@@ -212,7 +212,7 @@ def test_english_resident_and_the_raw_record(chat: Page, problems: list[str]) ->
     expect(page.locator("#sb-chat .sb-note")).to_have_text(re.compile("English"))
     _send_text(page, "<b>hello</b>")
     # Text, never markup.
-    expect(page.locator(".sb-row-user .sb-bubble-user").last).to_have_text("<b>hello</b>")
+    expect(page.locator(".sb-row-user .line-bubble-user").last).to_have_text("<b>hello</b>")
     expect(page.locator("#sb-chat b")).to_have_count(0)
     expect(_last_bot_text(page)).to_contain_text("Send a location to see the hazard zones")
     expect(_chip(page, "Send location")).to_be_visible()
@@ -220,7 +220,7 @@ def test_english_resident_and_the_raw_record(chat: Page, problems: list[str]) ->
     page.click("#sb-location")
     page.click("#sb-map-centre")
     page.click("#sb-map-send")
-    expect(page.locator(".sb-row-bot .sb-bubble-bot").nth(-1)).to_contain_text(
+    expect(page.locator(".sb-row-bot .line-bubble-bot").nth(-1)).to_contain_text(
         "Nearest designated sites"
     )
     # The JSON switch shows what the webhook carried and what the stand-in received.

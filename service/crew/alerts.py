@@ -1,32 +1,48 @@
 """Admins send area alerts from the crew pages: pick a topic, write the text, choose the area
-(a hazard layer, a circle, or an uploaded GeoJSON file), preview how many residents it will
-reach, then send. Past alerts are listed with their counts; residents are never named.
+(drawn on the map, a circle around a point clicked on the map, hazard layers picked by their
+names, or an uploaded GeoJSON file), preview it, then send. The preview shows the area on the
+map, how many residents it reaches in how many batches, and the LINE message in each language
+those residents get, worded by the outbox's own rendering (`Notices`) and drawn as the
+sandbox chat draws a bubble (`linebubbles.js`). An area that reaches nobody cannot be sent.
+Past alerts are listed with their counts; residents are never named or placed on the map.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 from urllib.parse import urlencode
 
+import shapely
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
+from shapely.geometry import mapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import UploadFile
 
 from service import alerts
+from service.crew import queries
 from service.crew.auth import Account
-from service.crew.deps import AdminUser, CrewRoute, CsrfChecked, LoggedIn
+from service.crew.deps import SECURITY_HEADERS, AdminUser, CrewRoute, CsrfChecked, LoggedIn
 from service.crew.routes import invalid_form
-from service.deps import AppSettings, Engine
+from service.deps import AppSettings, Engine, Notices, NoticeWording
 from service.errors import show_errors_on
 from service.localtime import when
+from service.notifications import AlertNotice
 from service.settings import Settings
 from service.templating import path_for, render
-from service.vocabulary.pages import Both
+from service.vocabulary import DEFAULT, join_list, label, language
+from service.vocabulary.pages import FIRST, SECOND, Both, both
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
-AREA_KINDS = ("layer", "circle", "file")
+AREA_KINDS = ("draw", "circle", "layer", "file")
+# The map's drawing tools show their icons as data: images.
+ALERTS_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; img-src 'self' data:"
+# The area shown on the preview map: about a metre of detail is plenty to see where it is.
+SHOWN_TOLERANCE_DEGREES = 1e-5
 
 
 @dataclass(frozen=True)
@@ -35,23 +51,32 @@ class AlertForm:
 
     topic: str = ""
     text: str = ""
-    area_kind: str = "layer"
-    layer: str = ""
+    area_kind: str = "draw"
+    # Polygons drawn on the map, as a GeoJSON FeatureCollection (the page's script keeps it).
+    drawn: str = ""
+    # The circle's centre is clicked on the map (the script fills these in).
     lat: str = ""
     lon: str = ""
-    radius: str = ""
+    radius: str = "500"
+    layers: tuple[str, ...] = field(default=())
     # An uploaded area, once read: carried from the preview to the send in hidden fields.
     area_name: str = ""
     area_geojson: str = ""
 
+    def hidden(self) -> list[tuple[str, str]]:
+        """The form as (name, value) pairs, to carry it in the confirm form."""
+        pairs = [(name, value) for name, value in asdict(self).items() if name != "layers"]
+        return pairs + [("layers", name) for name in self.layers]
+
 
 async def _read_form(request: Request) -> tuple[AlertForm, UploadFile | None]:
     form = await request.form()
-    values = {
+    values: dict[str, Any] = {
         name: value
         for name in AlertForm.__dataclass_fields__
         if isinstance(value := form.get(name), str)
     }
+    values["layers"] = tuple(v for v in form.getlist("layers") if isinstance(v, str) and v)
     upload = form.get("upload")
     chosen = upload if isinstance(upload, UploadFile) and upload.filename else None
     return AlertForm(**values), chosen
@@ -64,15 +89,53 @@ def _number(value: str, what: str) -> float:
         raise alerts.AlertError(f"circle: {what} must be a number, not {value!r}") from exc
 
 
+def _layer_label(layer: alerts.HazardLayer, same_kind: int, index: int) -> Both:
+    """A layer by its kind's name (洪水浸水想定区域), numbered when several share a kind."""
+    name = Both(escape(label(layer.kind, FIRST)), escape(label(layer.kind, SECOND)))
+    if same_kind == 1:
+        return name
+    return both("{layer} ({n})", layer=name, n=index)
+
+
+def _layer_choices(layers: list[alerts.HazardLayer]) -> list[dict[str, Any]]:
+    """The loaded layers as the form offers them: by the names people know them by."""
+    choices = []
+    for layer in layers:
+        same = [other for other in layers if other.kind == layer.kind]
+        name = _layer_label(layer, len(same), same.index(layer) + 1)
+        choices.append({"name": layer.name, "label": name, "zones": layer.zones})
+    return choices
+
+
 async def _area(
     conn: AsyncConnection, form: AlertForm, upload: UploadFile | None
 ) -> alerts.AlertArea:
-    if form.area_kind == "layer":
-        return await alerts.area_from_hazard_layer(conn, form.layer)
+    """The area the form describes, named for people (it is kept with the alert)."""
+    if form.area_kind == "draw":
+        if not form.drawn:
+            raise alerts.AlertError("draw the area on the map first")
+        area = alerts.area_from_upload(form.drawn.encode(), "map.geojson")
+        return replace(area, label=both("Area drawn on the map").plain(" / "))
     if form.area_kind == "circle":
-        lat = _number(form.lat, "latitude")
-        lon = _number(form.lon, "longitude")
-        return await alerts.area_from_circle(conn, lat, lon, _number(form.radius, "radius"))
+        if not (form.lat and form.lon):
+            raise alerts.AlertError("circle: click the map where its centre is")
+        lat, lon = _number(form.lat, "latitude"), _number(form.lon, "longitude")
+        metres = _number(form.radius, "radius")
+        area = await alerts.area_from_circle(conn, lat, lon, metres)
+        where = {"m": format(metres, "g"), "lat": format(lat, ".5f"), "lon": format(lon, ".5f")}
+        named = both("Circle of {m} m around {lat}, {lon}", **where)
+        return replace(area, label=named.plain(" / "))
+    if form.area_kind == "layer":
+        if not form.layers:
+            raise alerts.AlertError("tick at least one hazard layer")
+        choices = {c["name"]: c["label"] for c in _layer_choices(await alerts.hazard_layers(conn))}
+        picked = [await alerts.area_from_hazard_layer(conn, name) for name in form.layers]
+        names = [choices[name] for name in form.layers]
+        joined = Both(
+            escape(join_list((name.ja for name in names), FIRST)),
+            escape(join_list((name.en for name in names), SECOND)),
+        )
+        return alerts.union(picked, both("Hazard zones: {layers}", layers=joined).plain(" / "))
     if form.area_kind == "file" and upload is not None:
         data = await upload.read(alerts.MAX_UPLOAD_BYTES + 1)
         return alerts.area_from_upload(data, upload.filename or "")
@@ -83,6 +146,52 @@ async def _area(
     raise alerts.AlertError(f"choose an area: one of {', '.join(AREA_KINDS)}")
 
 
+def _shown(area: alerts.AlertArea) -> dict[str, Any]:
+    """The area as GeoJSON for the preview map, simplified to what a screen shows."""
+    outline = shapely.simplify(area.geometry, SHOWN_TOLERANCE_DEGREES, preserve_topology=True)
+    return dict(mapping(shapely.set_precision(outline, 1e-6)))
+
+
+def _drawn(form: AlertForm) -> Any:
+    """The drawn polygons, for the map to show them again (editable); None if unreadable:
+    the error about them is shown on the page."""
+    try:
+        return json.loads(form.drawn) if form.drawn else None
+    except ValueError:
+        return None
+
+
+def _circle(form: AlertForm) -> dict[str, float] | None:
+    try:
+        return {"lat": float(form.lat), "lon": float(form.lon), "radius": float(form.radius)}
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the admin sees before sending: the area, the reach and the messages."""
+
+    area: alerts.AlertArea
+    reach: alerts.Reach
+    # Per language the recipients have: its name, how many get it, the LINE messages.
+    messages: list[dict[str, Any]]
+
+
+def _messages(
+    notices: NoticeWording, reach: alerts.Reach, topic: str, text: str
+) -> list[dict[str, Any]]:
+    """The alert in each language of its recipients, as the outbox will word it (in the
+    default language when it reaches nobody, to show the text all the same)."""
+    notice = AlertNotice(topic, alerts.check_text(text))
+    languages = reach.languages or ((DEFAULT.code, 0),)
+    return [
+        {"lang": lang, "name": language(lang).name, "residents": n,
+         "messages": notices.render(notice, lang)}
+        for lang, n in languages
+    ]  # fmt: skip
+
+
 async def _page(
     request: Request,
     account: Account,
@@ -91,23 +200,26 @@ async def _page(
     settings: Settings,
     *,
     form: AlertForm | None = None,
-    reach: alerts.Reach | None = None,
-    area_label: str = "",
+    preview: Preview | None = None,
     error: Both | None = None,
     sent_id: int | None = None,
 ) -> HTMLResponse:
     async with engine.connect() as conn:
-        layers = await alerts.hazard_layer_names(conn)
+        layers = _layer_choices(await alerts.hazard_layers(conn))
         past = await alerts.recent_alerts(conn)
+        boundary = await queries.service_area_geojson(conn)
+    form = form or AlertForm(topic=next((t.code for t in settings.alerts.topics), ""))
     labels = {topic.code: topic for topic in settings.alerts.topics}
     listed = [
-        {
-            **asdict(alert),
-            "when": when(alert.created_at),
-            "topic_label": labels.get(alert.topic),
-        }
+        {**asdict(alert), "when": when(alert.created_at), "topic_label": labels.get(alert.topic)}
         for alert in past
     ]
+    map_data = {
+        "boundary": boundary,
+        "drawn": _drawn(form),
+        "circle": _circle(form),
+        "area": _shown(preview.area) if preview else None,
+    }
     return render(
         request,
         "alerts.html",
@@ -116,14 +228,15 @@ async def _page(
             "csrf_token": csrf_token,
             "topics": settings.alerts.topics,
             "layers": layers,
-            "form": form or AlertForm(topic=next((t.code for t in settings.alerts.topics), "")),
-            "reach": reach,
-            "area_label": area_label,
+            "form": form,
+            "preview": preview,
+            "map_data": map_data,
             "alerts": listed,
             "sent": next((a for a in listed if a["id"] == sent_id), None),
             "error": error,
         },
         status_code=400 if error else 200,
+        headers={"Content-Security-Policy": ALERTS_CSP},
     )
 
 
@@ -154,7 +267,7 @@ async def alerts_page(
     settings: AppSettings,
     sent: int | None = None,
 ) -> HTMLResponse:
-    """Admins: the alert form and the past alerts."""
+    """Admins: the alert form with its map, and the past alerts."""
     return await _page(request, account, session.csrf_token, engine, settings, sent_id=sent)
 
 
@@ -165,8 +278,10 @@ async def preview_alert(
     session: CsrfChecked,
     engine: Engine,
     settings: AppSettings,
+    notices: Notices,
 ) -> HTMLResponse:
-    """How many residents the alert would reach now; the page then offers to send it."""
+    """The area on the map, how many residents the alert would reach now and the message
+    they would get; the page then offers to send it, unless it reaches nobody."""
     form, upload = await _read_form(request)
     _show_errors(request, account, session.csrf_token, engine, settings, form)
     alerts.check_text(form.text)
@@ -175,6 +290,7 @@ async def preview_alert(
         reach = await alerts.preview(conn, settings.alerts, area, form.topic)
     if form.area_kind == "file":
         form = replace(form, area_name=area.label, area_geojson=area.geojson())
+    messages = _messages(notices, reach, form.topic, form.text)
     return await _page(
         request,
         account,
@@ -182,8 +298,7 @@ async def preview_alert(
         engine,
         settings,
         form=form,
-        reach=reach,
-        area_label=area.label,
+        preview=Preview(area, reach, messages),
     )
 
 
@@ -195,7 +310,8 @@ async def send_alert(
     engine: Engine,
     settings: AppSettings,
 ) -> Response:
-    """Queue the alert to every resident inside the area who chose the topic."""
+    """Queue the alert to every resident inside the area who chose the topic; refused, with
+    nothing sent, when that is nobody."""
     form, upload = await _read_form(request)
     _show_errors(request, account, session.csrf_token, engine, settings, form)
     async with engine.begin() as conn:

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
 
 CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
+# Where the browser tests leave their screenshots, to be looked at after a run (not committed).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
+# The two sizes every page is looked at in: a desktop and a phone.
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 # Headless, and quiet: without the background-networking flags Chromium calls Google
 # (updates, safe browsing, sync), which floods a closed network and the request log.
 CHROMIUM_ARGS = [
@@ -89,11 +94,39 @@ def category_label(app: RunningApp, code: str) -> str:
     return next(c.label_ja for c in app.settings.reports.categories if c.code == code)
 
 
-def log_in(page: Page, app: RunningApp, name: str = "tanaka") -> None:
-    """A fresh account logs in through the login form and lands on the crew home."""
-    off_loop(lambda: add_ready_account(app, name))
+def log_in(page: Page, app: RunningApp, name: str = "tanaka", role: str = "crew") -> None:
+    """A fresh account (of `role`) logs in through the login form and lands on the crew
+    home."""
+    off_loop(lambda: add_ready_account(app, name, role))
     page.goto(app.url + "/crew/login")
     page.fill("#name", name)
     page.fill("#password", PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(app.url + "/crew/")
+
+
+def watch(page: Page) -> list[str]:
+    """The page's problems as they happen: console errors (a CSP refusal is one), uncaught
+    exceptions and answers of 400 or more."""
+    problems: list[str] = []
+    page.on("console", lambda msg: console_error(msg, problems))
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    return problems
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the whole page as SCREENSHOTS/<name>-<width>x<height>.png."""
+    size = page.viewport_size or DESKTOP
+    path = SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0: nothing scrolls sideways)."""
+    width: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    return width

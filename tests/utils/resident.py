@@ -7,7 +7,11 @@ import itertools
 import time
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from service import sandbox
+from service.line.area_messages import CONSENT_VERSION
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from tests.utils.app import TEST_SECRET, RunningApp
 
@@ -96,3 +100,26 @@ def report_from_text(
     question = resident.say("歩道に5cmほどの段差があります")[-1]
     assert "よろしいですか" in question["text"] or "Send this report" in question["text"]
     return str(resident.tap("report=submit")[-1]["text"])
+
+
+async def add_registered_resident(
+    conn: AsyncConnection,
+    user_id: str,
+    where: tuple[float, float],
+    topics: list[str],
+    *,
+    language: str = "ja",
+    following: bool = True,
+) -> None:
+    """A synthetic resident who registered `where` (lat, lon) with `topics`."""
+    await conn.execute(
+        text("INSERT INTO line_users (user_id, language, following) VALUES (:u, :l, :f)"),
+        {"u": user_id, "l": language, "f": following},
+    )
+    await conn.execute(
+        text("""
+            INSERT INTO resident_areas (user_id, geom, topics, consent_version)
+            VALUES (:u, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :t, :v)
+        """),
+        {"u": user_id, "lat": where[0], "lon": where[1], "t": topics, "v": CONSENT_VERSION},
+    )
