@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.hazards import ShelterHazard
+from gis.towns import town_of
 
 # A note is shown in a chat bubble and on the public page: a line or two, not a report.
 NOTE_MAX = 500
@@ -45,6 +46,8 @@ class SiteStatus:
     common_id: str
     name: str
     address: str
+    # The 町名 of the address (gis.towns)
+    town: str
     lon: float
     lat: float
     hazards: frozenset[ShelterHazard]
@@ -189,22 +192,10 @@ async def clear_all(conn: AsyncConnection, *, actor: str) -> list[str]:
     return sorted(row.common_id for row in await conn.execute(_CLEAR_STATUS, values))
 
 
-# Town = the address after the municipality's name, up to the 丁目 number: "田端" takes
-# 田端1-6丁目 but neither 東田端 nor 田端新町.
 _SELECT_IDS = text("""
-    WITH s AS (
-        SELECT common_id, address, geom, hazards,
-               CASE WHEN starts_with(address, municipality)
-                    THEN substr(address, char_length(municipality) + 1)
-                    ELSE address END AS rest
-        FROM shelters WHERE active
-    )
-    SELECT common_id FROM s
-    WHERE (CAST(:hazard AS text) IS NULL OR CAST(:hazard AS text) = ANY(hazards))
-      AND (CAST(:town AS text) IS NULL OR (
-            starts_with(rest, CAST(:town AS text))
-            AND substr(rest, char_length(CAST(:town AS text)) + 1)
-                ~ '^([0-9０-９一二三四五六七八九十]|$)'))
+    SELECT common_id, address, municipality FROM shelters
+    WHERE active
+      AND (CAST(:hazard AS text) IS NULL OR CAST(:hazard AS text) = ANY(hazards))
       AND (CAST(:area AS text) IS NULL
            OR ST_Covers(ST_GeomFromText(CAST(:area AS text), 4326), geom))
     ORDER BY address, common_id
@@ -219,7 +210,8 @@ async def select_ids(
     area: BaseGeometry | None = None,
 ) -> list[str]:
     """The active sites designated for `hazard`, in `town` (a 町名 such as 田端) and inside
-    `area` (a polygon in EPSG:4326): every criterion given must hold.
+    `area` (a polygon in EPSG:4326): every criterion given must hold. A town takes its
+    丁目 (田端 takes 田端1-6丁目) but not its namesakes (東田端, 田端新町): gis.towns.
 
     StatusError when no criterion is given, or when no site matches (naming the criteria).
     """
@@ -228,10 +220,13 @@ async def select_ids(
         raise StatusError("no selection given: a hazard, a town or an area")
     params = {
         "hazard": str(hazard) if hazard is not None else None,
-        "town": town or None,
         "area": area.wkt if area is not None else None,
     }
-    ids = [row.common_id for row in await conn.execute(_SELECT_IDS, params)]
+    ids = [
+        row.common_id
+        for row in await conn.execute(_SELECT_IDS, params)
+        if not town or town_of(row.address, row.municipality) == town
+    ]
     if not ids:
         criteria = [
             f"designated for {hazard}" if hazard is not None else "",
@@ -243,8 +238,8 @@ async def select_ids(
 
 
 _STATUSES = text("""
-    SELECT s.common_id, s.name, s.address, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
-           s.hazards, st.status, st.note, st.updated_by, st.updated_at
+    SELECT s.common_id, s.name, s.address, s.municipality, ST_X(s.geom) AS lon,
+           ST_Y(s.geom) AS lat, s.hazards, st.status, st.note, st.updated_by, st.updated_at
     FROM shelters s LEFT JOIN shelter_status st USING (common_id)
     WHERE s.active
     ORDER BY s.address, s.common_id
@@ -258,6 +253,7 @@ async def current_statuses(conn: AsyncConnection) -> list[SiteStatus]:
             common_id=row.common_id,
             name=row.name,
             address=row.address,
+            town=town_of(row.address, row.municipality),
             lon=row.lon,
             lat=row.lat,
             hazards=frozenset(ShelterHazard(h) for h in row.hazards),

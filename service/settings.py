@@ -49,6 +49,9 @@ class LineSettings(BaseSettings):
     max_attempts: int = Field(default=5, alias="LINE_MAX_ATTEMPTS")
     # LINE accepts a reply token for one minute; past this age we push instead.
     reply_token_max_age: float = Field(default=50.0, alias="LINE_REPLY_TOKEN_MAX_AGE")
+    # The channel's add-friend link (https://lin.ee/…): the public shelter page offers it to
+    # find shelters near the resident's own location.
+    friend_url: str | None = Field(default=None, alias="LINE_FRIEND_URL")
 
     @property
     def sandbox(self) -> bool:

@@ -209,6 +209,13 @@ def test_location_answer_offers_open_suited_sites_first_and_names_the_full_one(
     assert f"区立十条富士見中学校 is full (updated {full_at})" in english
 
 
+def _site_items(page: str) -> list[str]:
+    """The public page's list of sites, item by item."""
+    listed = re.search(r'<ul class="sites">(.*?)</ul>', page, re.S)
+    assert listed, page
+    return re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)
+
+
 def test_public_page_and_geojson_show_status_without_login(running_app: RunningApp) -> None:
     url = running_app.database_url
     _declare(url, ShelterHazard.EARTHQUAKE)
@@ -221,7 +228,7 @@ def test_public_page_and_geojson_show_status_without_login(running_app: RunningA
     assert page.headers["cache-control"] == "public, max-age=30"
     assert "<script" not in page.text
     assert "現在の災害: 地震" in page.text
-    items = re.findall(r"<li>(.*?)</li>", page.text, re.S)
+    items = _site_items(page.text)
     assert "旧十条台小学校" in items[0] and "開設中" in items[0] and "ペット可" in items[0]
     assert "区立十条富士見中学校" in items[1] and "閉鎖" in items[1]
     assert "更新" in items[0] and _hhmm(url, OLD_JUJODAI_ES) in items[0]
