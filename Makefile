@@ -85,16 +85,20 @@ service/crew/static/vendor/.copied: frontend/package-lock.json frontend/copy-ass
 	cd frontend && npm ci --no-audit --no-fund && node copy-assets.mjs
 	@touch $@
 
-# Debian's Chromium for tests/test_browser.py (Playwright drives it; `playwright install`
-# would download a browser from the internet). Installed where missing and apt is usable.
+# Debian's Chromium for the browser tests (Playwright drives it; `playwright install` would
+# download a browser from the internet), and Debian's IPA Gothic so that the screenshots the
+# tests save show Japanese glyphs rather than boxes. Installed where missing and apt is usable.
 chromium:
-	@if [ -x "$${CIVIC_CHROMIUM:-/usr/bin/chromium}" ]; then exit 0; fi; \
+	@missing=""; \
+	[ -x "$${CIVIC_CHROMIUM:-/usr/bin/chromium}" ] || missing="chromium"; \
+	[ -d /usr/share/fonts/opentype/ipafont-gothic ] || missing="$$missing fonts-ipafont-gothic"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then sudo=""; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
-	else echo "Chromium is missing (browser tests are skipped). Install it with: sudo apt-get install chromium"; \
-	  echo "(or set CIVIC_CHROMIUM to a Chromium binary)"; exit 0; fi; \
-	echo "installing chromium"; \
-	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium
+	else echo "Missing for the browser tests:$$missing. Install with: sudo apt-get install$$missing"; \
+	  echo "(without Chromium the browser tests are skipped; CIVIC_CHROMIUM may name another binary)"; exit 0; fi; \
+	echo "installing$$missing"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

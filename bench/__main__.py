@@ -17,8 +17,8 @@ for line in clusters.run():
     print(line)
 
 print()
-print("Crew map page (100k synthetic reports, no database; medians, ratio to a same-run floor)")
-for line in crewmap.run() + crewmap.served():
+print("Crew map frame (100k synthetic reports from PostGIS; medians, ratio to a same-run floor)")
+for line in crewmap.served():
     print(line)
 
 print()

@@ -1,5 +1,6 @@
-// Copy the crew map's JS/CSS from node_modules into service/crew/static/vendor/, which the
-// app serves: many municipal networks have no internet, so the page may load nothing from a
+// Copy the pages' JS/CSS from node_modules into service/crew/static/vendor/, which the
+// app serves (the crew map's Leaflet, the Digital Agency design tokens every page's stylesheet
+// is built on): many municipal networks have no internet, so the page may load nothing from a
 // CDN. Plain Node (>= 18), no dependencies. Run after `npm ci`:
 //
 //     cd frontend && npm ci --no-audit --no-fund && node copy-assets.mjs
@@ -30,6 +31,10 @@ const ASSETS = {
     ["dist/leaflet.markercluster.js", "leaflet.markercluster/leaflet.markercluster.js"],
     ["dist/MarkerCluster.css", "leaflet.markercluster/MarkerCluster.css"],
     ["MIT-LICENCE.txt", "leaflet.markercluster/LICENSE"],
+  ],
+  "@digital-go-jp/design-tokens": [
+    ["dist/tokens.css", "design-tokens/tokens.css"],
+    ["LICENSE", "design-tokens/LICENSE"],
   ],
   "leaflet.heat": [
     ["dist/leaflet-heat.js", "leaflet.heat/leaflet-heat.js"],

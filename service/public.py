@@ -36,9 +36,9 @@ _HEADERS = {
     "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
     "X-Content-Type-Options": "nosniff",
 }
-# The page's own small stylesheet is inline; nothing else may load or run.
+# The pages' stylesheets, from this app; nothing else may load or run.
 _PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'none'"
 )
 # Open, then full, then closed, then sites without a status.

@@ -111,13 +111,18 @@ class AnswerSettings(BaseSettings):
     )
 
 
+SYMBOL_MAX = 2  # what fits in a map marker
+
+
 class Category(BaseModel):
     """A report category or alert topic: a stable code, and the city's labels for the chat
-    (at most 20 characters), shown through the vocabulary's `label`."""
+    (at most 20 characters), shown through the vocabulary's `label`; a report category may
+    carry a symbol of one or two characters for the crew map's markers."""
 
     code: str
     label_ja: str = Field(max_length=20)
     label_en: str = Field(max_length=20)
+    symbol: str = Field(default="", max_length=SYMBOL_MAX)
 
 
 class SettingsError(ValueError):
@@ -128,14 +133,16 @@ LABEL_MAX = 20  # LINE's limit on a quick reply's label
 
 
 def parse_labelled(spec: str, variable: str) -> list[Category]:
-    """Parse "code=日本語|English;code=…" into labelled codes, in order. Raises SettingsError
-    naming `variable` and the entry for an entry without "=", an empty code or label, a label
-    over 20 characters, or a code given twice."""
+    """Parse "code=日本語|English;code=…" (optionally "code=日本語|English|symbol") into
+    labelled codes, in order. Raises SettingsError naming `variable` and the entry for an entry
+    without "=", an empty code or label, a label over 20 characters, a symbol over 2, or a code
+    given twice."""
     found: list[Category] = []
     for item in filter(None, (part.strip() for part in spec.split(";"))):
         code, equals, labels = (part.strip() for part in item.partition("="))
-        label_ja, _, label_en = (part.strip() for part in labels.partition("|"))
-        form = "write code=日本語|English, entries separated by ;"
+        label_ja, _, rest = (part.strip() for part in labels.partition("|"))
+        label_en, _, symbol = (part.strip() for part in rest.partition("|"))
+        form = "write code=日本語|English (or code=日本語|English|symbol), entries separated by ;"
         problem = None
         if not equals:
             problem = f"has no '=': {form}"
@@ -145,22 +152,24 @@ def parse_labelled(spec: str, variable: str) -> list[Category]:
             problem = f"has an empty {'Japanese' if not label_ja else 'English'} label: {form}"
         elif len(longest := max(label_ja, label_en, key=len)) > LABEL_MAX:
             problem = f"has a label of {len(longest)} characters: at most {LABEL_MAX} fit LINE"
+        elif len(symbol) > SYMBOL_MAX:
+            problem = f"has a symbol of {len(symbol)} characters: at most {SYMBOL_MAX} fit a marker"
         elif any(c.code == code for c in found):
             problem = f"repeats the code {code!r}: each code once"
         if problem:
             raise SettingsError(f"{variable}: the entry {item!r} {problem}")
-        found.append(Category(code=code, label_ja=label_ja, label_en=label_en))
+        found.append(Category(code=code, label_ja=label_ja, label_en=label_en, symbol=symbol))
     return found
 
 
 DEFAULT_CATEGORIES = (
-    "road=道路の穴・段差|Road damage;"
-    "streetlight=街路灯|Streetlight;"
-    "mirror_sign=カーブミラー・標識|Mirror or sign;"
-    "park=公園の遊具・設備|Park equipment;"
-    "graffiti=落書き|Graffiti;"
-    "dumping=不法投棄|Illegal dumping;"
-    "other=その他|Other"
+    "road=道路の穴・段差|Road damage|穴;"
+    "streetlight=街路灯|Streetlight|灯;"
+    "mirror_sign=カーブミラー・標識|Mirror or sign|標;"
+    "park=公園の遊具・設備|Park equipment|園;"
+    "graffiti=落書き|Graffiti|書;"
+    "dumping=不法投棄|Illegal dumping|棄;"
+    "other=その他|Other|他"
 )
 
 
@@ -282,6 +291,48 @@ class OpsSettings(BaseSettings):
     ready_max_inbox_lag_seconds: float = Field(default=60.0, alias="READY_MAX_INBOX_LAG_SECONDS")
 
 
+# GSI's tiles (地理院タイル): the pale map by default, the standard map and the seamless
+# photos (which show road surfaces) to switch to. GSI asks for the credit 「地理院タイル」
+# linked to its list of tiles, visible whenever the tiles are.
+GSI_TILES = "https://cyberjapandata.gsi.go.jp/xyz"
+GSI_ATTRIBUTION = "地理院タイル https://maps.gsi.go.jp/development/ichiran.html"
+
+
+class MapSettings(BaseSettings):
+    """The crew maps' base map: GSI's tiles unless a city names its own (or `none`)."""
+
+    model_config = _ENV
+
+    # An XYZ template ("https://tiles.example.lg.jp/{z}/{x}/{y}.png"), or "none". Unset: GSI.
+    basemap_url: str | None = Field(default=None, alias="BASEMAP_URL")
+    # The credit the tiles' terms ask for, as text, optionally ending with the terms' URL
+    # (the credit then links to it).
+    basemap_attribution: str = Field(default="", alias="BASEMAP_ATTRIBUTION")
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _a_tile_template(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "none"):
+            return None if value is None else "none"
+        value = value.strip()
+        if not re.fullmatch(r"https?://[^\s/?#]+/\S*", value) or not all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError(
+                "not an XYZ tile template: write one like "
+                "https://tiles.example.lg.jp/{z}/{x}/{y}.png, or none"
+            )
+        return value
+
+    def check(self) -> None:
+        """Refuse a city's own tiles without their credit (SettingsError)."""
+        if self.basemap_url not in (None, "none") and not self.basemap_attribution.strip():
+            raise SettingsError(
+                "BASEMAP_ATTRIBUTION: the tiles of BASEMAP_URL need the credit their terms "
+                "ask for (text, optionally followed by the terms' URL)"
+            )
+
+
 class PageSettings(BaseSettings):
     """The web pages: a city's own templates."""
 
@@ -332,6 +383,7 @@ class Settings(BaseModel):
     ops: OpsSettings
     pages: PageSettings
     server: ServerSettings
+    maps: MapSettings
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -350,6 +402,7 @@ class Settings(BaseModel):
             ops=OpsSettings(),
             pages=PageSettings(),
             server=ServerSettings(),
+            maps=MapSettings(),
         )
 
     def check(self) -> None:
@@ -357,6 +410,7 @@ class Settings(BaseModel):
         and the entry (the other settings were checked when read)."""
         self.reports.check()
         self.alerts.check()
+        self.maps.check()
 
     @property
     def line_api_url(self) -> str:

@@ -13,7 +13,7 @@ reverse proxy's path prefix), so the pages work at /civic/crew/ as well as at /c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -51,15 +51,15 @@ def path_for(request: Request, name: str, /, **params: Any) -> str:
     return request.url_for(name, **params).path
 
 
-# Stands for a path parameter while a path is made once for many values (see path_maker).
+# Stands for a path parameter while a path is made once for many values (see path_template).
 _PLACEHOLDER: Final = "__value__"
 
 
-def path_maker(request: Request, name: str, param: str) -> Callable[[int], str]:
-    """A function of one path parameter's value to `path_for(request, name, param=value)`,
-    resolving the route once: for pages that link to thousands of rows."""
+def path_template(request: Request, name: str, param: str) -> tuple[str, str]:
+    """The path of the route `name` as (before, after) the value of its one path parameter
+    `param`, resolving the route once: for pages that link to thousands of rows."""
     before, after = path_for(request, name, **{param: _PLACEHOLDER}).split(_PLACEHOLDER)
-    return lambda value: f"{before}{value}{after}"
+    return before, after
 
 
 def query(**params: str | None) -> str:

@@ -181,7 +181,7 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     expect(link).to_have_attribute("href", f"/crew/clusters/{road}")
     link.click()  # target=_top: the whole page goes, not just the map frame
     page.wait_for_url(f"{running_app.url}/crew/clusters/{road}")
-    expect(page.locator("h1")).to_have_text(f"通報 No.{road}")
+    expect(page.locator("h1")).to_contain_text(f"案件 No.{road}")
 
     page.select_option("select[name=status]", "in_progress")
     page.fill("input[name=note]", "本日補修します")

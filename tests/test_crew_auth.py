@@ -105,9 +105,10 @@ def test_the_crew_home_lists_open_clusters_and_no_resident(
     browser.login("tanaka", PASSWORD)
     home = browser.get("/crew/")
     assert home.status_code == 200
-    cells = re.findall(r"<td>(\d+)</td>", home.text)
-    assert str(open_id) in cells
-    assert str(closed_id) not in cells
+    # Each open case by its case number, linked to its page.
+    cases = re.findall(r'href="/crew/clusters/(\d+)">案件 No\.(\d+)</a>', home.text)
+    assert (str(open_id), str(open_id)) in cases
+    assert str(closed_id) not in {number for number, _ in cases}
     assert "道路の穴・段差" in home.text
     assert RESIDENT not in home.text
 

@@ -90,10 +90,11 @@ def test_csv_export_is_excel_ready_filtered_and_has_no_line_user_id(
     assert answer.headers["content-disposition"].startswith('attachment; filename="civic-reports-')
     assert answer.content.startswith(b"\xef\xbb\xbf")
     header, *rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert header[0] == "通報番号 (report_id)"
+    # One numbering: the 受付番号 the resident was told, and the 案件番号 of the case.
+    assert header[:2] == ["受付番号 (report_id)", "案件番号 (case_id)"]
     assert [int(row[0]) for row in rows] == [road.report_id]
     row = dict(zip((h.split("(")[1].rstrip(")") for h in header), rows[0], strict=True))
-    assert row["cluster_id"] == str(road.cluster_id)
+    assert row["case_id"] == str(road.cluster_id)
     assert row["category_ja"] and row["status"] == "received"
     assert row["created_at"].endswith("+09:00")
     assert row["address"] == "東京都北区王子2-7-1"
@@ -120,7 +121,7 @@ def test_geojson_export_holds_one_lon_lat_point_per_report(
         first.report_id,
         second.report_id,
     ]
-    assert {f["properties"]["cluster_id"] for f in features} == {first.cluster_id}
+    assert {f["properties"]["case_id"] for f in features} == {first.cluster_id}
     assert features[0]["geometry"] == {"type": "Point", "coordinates": list(OJI)}
     assert RESIDENT not in answer.text
     # a status filter that excludes the cluster exports nothing

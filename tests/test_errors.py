@@ -41,7 +41,7 @@ def test_a_refused_status_change_shows_the_cluster_page_with_the_error(
     alert = re.search(r'<p role="alert">(.*?)</p>', refused.text, re.S)
     assert alert and "fixed" in alert.group(1), refused.text
     # The page itself, with its form, to try again.
-    assert f"通報 No.{cluster_id}" in refused.text
+    assert f"案件 No.{cluster_id}" in refused.text
     assert f'action="{page}/status"' in refused.text
 
 

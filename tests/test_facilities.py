@@ -24,13 +24,12 @@ from gis.sources.boundary import read_area_geojson
 from gis.sources.errors import SourceError
 from gis.sources.facilities import FacilityFile, normalise_city_code, read_facilities_csv
 from service import sandbox
-from service.crew.map import map_layers
-from service.crew.map_page import LAYER_FACILITIES, build_crew_map
+from service.crew import queries as crew_queries
+from service.crew.map_page import facilities_data
 from service.sandbox import Delivery, LinePlatformStandIn, WebhookSender
 from service.settings import DataSettings
 from tests.utils.app import TEST_SECRET, RunningApp
 from tests.utils.cli import civic
-from tests.utils.crewmap import data_block, overlay_names
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "facilities"
@@ -380,20 +379,20 @@ def test_nothing_loaded_is_said_plainly(
 
 
 def test_crew_map_has_a_facilities_layer_once_facilities_are_loaded(empty_url: str) -> None:
-    async def page() -> str:
+    async def layer() -> tuple[set[str], dict[str, Any]]:
         engine = create_async_engine(empty_url)
         try:
             async with engine.connect() as conn:
-                layers = await map_layers(conn)
+                present = await crew_queries.layers_with_data(conn)
+                points = await crew_queries.facility_points(conn)
         finally:
             await engine.dispose()
-        return build_crew_map([], asset_base="/assets", layers=layers)
+        return present, facilities_data(points)
 
-    assert LAYER_FACILITIES not in overlay_names(asyncio.run(page()))
+    assert "facilities" not in asyncio.run(layer())[0]
     _load(empty_url, "aed_v1.csv", "medical_v1_utf8bom.csv")
-    html = asyncio.run(page())
-    assert LAYER_FACILITIES in overlay_names(html)
-    data = data_block(html, "crew_facilities")
+    present, data = asyncio.run(layer())
+    assert "facilities" in present
     assert [c["label"] for c in data["categories"]] == ["AED", "病院", "診療所・クリニック"]
     assert len(data["points"]) == 12
     assert data["points"][0][2:] == ["十条みらい小学校", 0]

@@ -82,7 +82,7 @@ async def test_status_change_reaches_every_follower_once_in_their_language(
     await asyncio.to_thread(standin.wait_for_deliveries, 1, BOB)
     await asyncio.sleep(0.8)  # a duplicate push would show up by now
     assert delivered_texts(standin, ALICE) == [
-        f"通報 No.{first.report_id}（道路の穴・段差）の対応状況が「対応中」になりました。\n"
+        f"受付番号 No.{first.report_id}（道路の穴・段差）の対応状況が「対応中」になりました。\n"
         "区からのメモ: 明日補修します"
     ]
     assert delivered_texts(standin, BOB) == [

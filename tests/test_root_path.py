@@ -156,7 +156,7 @@ def _escaped(links: list[str]) -> list[str]:
     return [
         link
         for link in links
-        if not link.startswith((PREFIX + "/", "#", "data:", "https://", "http://", "tel:"))
+        if not link.startswith((PREFIX + "/", "#", "data:", "https://", "http://", "tel:", "geo:"))
     ]
 
 

@@ -1,14 +1,14 @@
 """Exports of the crew map's current view: `/crew/export.geojson` and `/crew/export.csv`.
 
 Both take the map's query parameters (`MapFilters`) and hold one row per REPORT of the
-clusters the map shows: report and cluster number, category code and Japanese label, the
-cluster's status, when it was filed (ISO 8601, Japan time), the address the resident's
-phone gave, the description, how many photos, and WGS84 longitude/latitude. Residents'
-LINE user IDs are never selected.
+cases the map shows: its report number (受付番号, what the resident was told) and its case
+number (案件番号), category code and Japanese label, the case's status, when it was filed
+(ISO 8601, Japan time), the address the resident's phone gave, the description, how many
+photos, and WGS84 longitude/latitude. Residents' LINE user IDs are never selected.
 
 CSV convention: UTF-8 with a BOM (Excel in Japan otherwise reads it as Shift_JIS), and a
 header of Japanese names with the English/GeoJSON property name in parentheses, e.g.
-`通報番号 (report_id)`. Text a resident wrote that starts like a formula gets a leading `'`.
+`受付番号 (report_id)`. Text a resident wrote that starts like a formula gets a leading `'`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 # (property name, column name), in column order.
 _COLUMNS = (
     ("report_id", Phrase("export column", "Report No.")),
-    ("cluster_id", Phrase("export column", "Cluster No.")),
+    ("case_id", Phrase("export column", "Case No.")),
     ("category", Phrase("export column", "Category code")),
     ("category_ja", Phrase("export column", "Category")),
     ("status", Phrase("export column", "Status")),
@@ -63,7 +63,7 @@ async def _rows(
         rows.append(
             {
                 "report_id": row.id,
-                "cluster_id": row.cluster_id,
+                "case_id": row.cluster_id,
                 "category": row.category,
                 "category_ja": label(category, FIRST) if category else row.category,
                 "status": row.status,

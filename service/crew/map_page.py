@@ -1,33 +1,36 @@
-"""The crew map: report clusters on a folium map that works with no internet and stays small
-and quick to build with 100k reports.
+"""The crew map: report clusters (cases) on a folium map over a base map, that works with no
+internet and stays small and quick to build with 100k reports.
 
 Every script and stylesheet the page loads is served by the app (`offline_assets`): the
 copies come from npm (`frontend/`, copied into `service/crew/static/vendor/` by
-`frontend/copy-assets.mjs`). There is no base map unless a tile URL is given: a municipal
-network may have no internet, and the markers show on a blank background.
+`frontend/copy-assets.mjs`). The only other host the page asks anything of is the base map's
+(`service/crew/basemaps.py`); without it (no internet) the markers, layers and boundary still
+show, and the map says the base map could not be loaded.
 
 Size and speed: one folium Marker with a Popup per cluster costs about a kilobyte of page and
 a Jinja template compilation each (branca re-parses every element's output as a template).
-Instead the clusters travel once, as one compact JSON block, and `crewmap.js`
-(`service/crew/static/`, ours) builds the markers in the browser and each popup on its first
-click. The block, `<script type="application/json" id="<layer>_data">`, holds:
+Instead the clusters travel once, as one compact JSON block that PostGIS writes
+(`service/crew/queries.py`, `encoded_clusters`), and `crewmap.js` (`service/crew/static/`,
+ours) builds the markers in the browser and each popup on its first click. The overlays that
+are off at first (shelters, facilities, hazard zones) are not in the page: crewmap.js fetches
+each from `/crew/map/layers/<name>` when it is switched on. The block,
+`<script type="application/json" id="<layer>_data">`, holds:
 
-    v          format version (1)
-    stride     values per cluster in `rows` (10)
+    v          format version (2)
+    stride     values per cluster in `rows` (9)
     origin     [lon, lat] x 1e5, integers: the south-west corner of the data
     t0         minutes since 1970-01-01 UTC that the first cluster's `first` adds to
     tz         the time zone popups show times in
-    categories, statuses, status_labels, colours
+    categories, symbols, statuses, status_labels, colours
                lookup tables: a cluster carries indexes into them
-    words      the popups' words (status, reports, first, latest, details), from the
-               vocabulary
+    words      the popups' and notices' words, from the vocabulary
     detail, thumbnail
-               [prefix, suffix] of a URL around the cluster id, or null
+               [prefix, suffix] of a URL around the cluster id
+    keep_view  whether the map keeps its view for the tab (the full map; back from a case)
     rows       flat array, per cluster (sorted by id):
                id - previous id, lon x 1e5 - origin, lat x 1e5 - origin, category, status,
                report count, first - previous first (minutes), last - first (minutes),
-               detail URL slot, thumbnail URL slot
-               (URL slot: 0 none, 1 template with the id, or the URL itself)
+               photo (1: the thumbnail URL is there, 0: no photo)
 
 Coordinates keep five decimals (about a metre), times whole minutes. Every text in the page
 (categories, shelter names, zone labels, attributions) is escaped for where it goes: the
@@ -38,10 +41,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import folium
@@ -55,6 +57,7 @@ from folium.template import Template
 from gis.clusters import STATUSES
 from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind
+from service.crew.basemaps import BaseMap
 from service.vocabulary import label, report_status_label
 from service.vocabulary.pages import FIRST, both, pboth
 
@@ -66,28 +69,36 @@ LAYER_HAZARDS: Final = pboth("map layer", "Hazard zones").plain()
 LAYER_BOUNDARY: Final = pboth("map layer", "Service area").plain()
 LAYER_FACILITIES: Final = pboth("map layer", "Facilities").plain()
 
-# New reports in a warm colour, work under way in blue, closed ones in green and greys.
+# New reports in a warm colour, work under way in blue, closed ones in green and greys: the
+# design tokens' colours that the pages' status badges use too (crew.css), each dark enough
+# for the marker's white symbol.
 DEFAULT_STATUS_COLOURS: Final[Mapping[str, str]] = {
-    "received": "#d7301f",
-    "accepted": "#f16913",
-    "in_progress": "#2171b5",
-    "resolved": "#31a354",
-    "rejected": "#737373",
-    "duplicate": "#bdbdbd",
+    "received": "#ce0000",  # red-900
+    "accepted": "#ac3e00",  # orange-900
+    "in_progress": "#0017c1",  # blue-900
+    "resolved": "#115a36",  # green-900
+    "rejected": "#4d4d4d",  # solid-gray-700
+    "duplicate": "#767676",  # solid-gray-536
 }
-_OTHER_STATUS_COLOUR: Final = "#969696"
+_OTHER_STATUS_COLOUR: Final = "#666666"
 
 DISPLAY_TIME_ZONE: Final = "Asia/Tokyo"
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MINUTE: Final = timedelta(minutes=1)
 
-_FORMAT_VERSION: Final = 1
-_STRIDE: Final = 10
+FORMAT_VERSION: Final = 2
+STRIDE: Final = 9
+# What the database writes into `rows`: integers and commas, nothing that could end a <script>.
+_ROWS: Final = re.compile(r"-?\d+(?:,-?\d+)*|")
 _SCALE: Final = 100_000  # 1e-5 degree: about 1.1 m north-south, 0.9 m east-west in Tokyo
 _DIGITS: Final = 5
 _MAX_ZOOM: Final = 19
 _FIT_MAX_ZOOM: Final = 16  # a single cluster is shown at street level, not at zoom 19
 _SHELTER_COLOUR: Final = "#00873c"  # the green of the JIS evacuation pictograms
+# Layers fetched when switched on, in the layer control's order: slug, name, factory.
+LAZY_LAYERS: Final = (
+    ("shelters", LAYER_SHELTERS, "shelters"),
+    ("facilities", LAYER_FACILITIES, "facilities"),
+    ("hazards", LAYER_HAZARDS, "zones"),
+)
 
 _HAZARD_KINDS: Final[Mapping[str, HazardKind]] = {kind.value: kind for kind in HazardKind}
 _HAZARD_COLOURS: Final[Mapping[HazardKind, str]] = {
@@ -149,47 +160,63 @@ _NOT_LOADED: Final = frozenset(
 
 
 @dataclass(frozen=True)
-class MapCluster:
-    """A report cluster as the crew map shows it.
+class EncodedClusters:
+    """Report clusters as the page carries them, encoded by the database
+    (`queries.encoded_clusters`): `rows` is the text of the JSON array the module docstring
+    describes, and the rest what it refers to."""
 
-    `category` is the text shown (the caller passes the category's label); `status` is the
-    workflow status code (colour and label are looked up by it). Times must be timezone-aware.
-    URLs are paths on this site ("/crew/...") or http(s) URLs.
-    """
+    count: int
+    origin: tuple[int, int]
+    # [lon, lat] x 1e5 of the north-east corner
+    extent: tuple[int, int]
+    t0: int
+    # Codes, in the order the rows' indexes refer to.
+    categories: Sequence[str]
+    statuses: Sequence[str]
+    heat_max: float
+    rows: str
 
-    id: int
-    lon: float
-    lat: float
-    category: str
-    status: str
-    report_count: int
-    first_at: datetime
-    last_at: datetime
-    thumbnail_url: str | None
-    detail_url: str
+    def bounds(self) -> list[list[float]] | None:
+        """[[south, west], [north, east]] of the clusters, None without any."""
+        if not self.count:
+            return None
+        (x0, y0), (x1, y1) = self.origin, self.extent
+        return [[y0 / _SCALE, x0 / _SCALE], [y1 / _SCALE, x1 / _SCALE]]
+
+
+NO_CLUSTERS: Final = EncodedClusters(0, (0, 0), (0, 0), 0, (), STATUSES, 1.0, "")
+
+
+@dataclass(frozen=True)
+class CategoryLook:
+    """How a report category shows on the map: its label and its marker's symbol."""
+
+    label: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class MapLinks:
+    """Where a cluster's popup links, as [prefix, suffix] around its id: its case page and
+    its thumbnail. Paths on this site ("/crew/...") or http(s) URLs."""
+
+    detail: tuple[str, str]
+    thumbnail: tuple[str, str]
 
 
 @dataclass(frozen=True)
 class MapLayers:
-    """Optional overlays, each switchable in the map's layer control.
+    """The overlays, each switchable in the map's layer control.
 
-    shelters: (lon, lat, name) per shelter.
-    hazards_geojson: a FeatureCollection (or Feature, or geometry) of hazard polygons;
-        `properties.kind` (or `hazard`, as in hazard_maps/) is a HazardKind value and picks
-        the style, `properties.label_ja` is added to the tooltip when present. Pass
-        simplified geometry: it is embedded in the page (coordinates are rounded to 1e-5).
-    boundary_geojson: the service area, drawn as an outline.
+    boundary_geojson: the service area, drawn as an outline (in the page: it is on at first).
+    lazy: {slug: URL} of the layers of LAZY_LAYERS that have data, fetched when switched on.
     attribution: credit for the data of these layers (plain text; the GSI and PLATEAU terms
         ask for one), shown in the map's attribution line.
-    facilities: (lon, lat, name, FacilityCategory value) per public facility, medical
-        institution or AED; a badge per category.
     """
 
-    shelters: Sequence[tuple[float, float, str]] = ()
-    hazards_geojson: dict[str, Any] | None = None
     boundary_geojson: dict[str, Any] | None = None
+    lazy: Mapping[str, str] = field(default_factory=dict)
     attribution: str = ""
-    facilities: Sequence[tuple[float, float, str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -237,24 +264,27 @@ def offline_assets(base_url: str) -> OfflineAssets:
 
 
 def build_crew_map(
-    clusters: Sequence[MapCluster],
+    clusters: EncodedClusters,
     *,
     asset_base: str,
-    tile_url: str | None = None,
-    tile_attribution: str = "",
+    categories: Mapping[str, CategoryLook],
+    links: MapLinks,
+    basemaps: Sequence[BaseMap] = (),
     layers: MapLayers | None = None,
     status_colours: Mapping[str, str] | None = None,
     centre: tuple[float, float] | None = None,
+    keep_view: bool = False,
 ) -> str:
     """The crew map as a complete HTML page.
 
-    asset_base: the URL `service/crew/static/` is served at (e.g. "/crew/static"); the page
+    asset_base: the URL `service/crew/static/` is served at (e.g. "/assets"); the page
         loads `vendor/...` and `crewmap.js` from there and from nowhere else.
-    tile_url: a Leaflet tile URL template ("/tiles/{z}/{x}/{y}.png") for a base map, with
-        `tile_attribution` (plain text, required with it); None draws no base map.
+    categories: how each category code shows (a code without an entry shows as itself).
+    basemaps: the base maps, the first shown (none: a blank background).
     status_colours: CSS colours by status code, over DEFAULT_STATUS_COLOURS.
     centre: (lon, lat) to open at; by default the map fits the clusters (or the service
         area when there are none).
+    keep_view: keep the view the crew left for this tab (the full map).
     """
     layers = layers or MapLayers()
     base = asset_base.rstrip("/")
@@ -262,8 +292,8 @@ def build_crew_map(
     crewmap_js = ("crewmap", f"{base}/crewmap.js")
     colours = {**DEFAULT_STATUS_COLOURS, **(status_colours or {})}
 
-    data, bounds, heat_max = _encode_clusters(clusters, colours)
-    boundary = _zones(layers.boundary_geojson, hazards=False)
+    bounds = clusters.bounds()
+    boundary = zones(layers.boundary_geojson, hazards=False)
     if bounds is None and boundary is not None:
         bounds = _geojson_bounds(boundary["geojson"])
 
@@ -282,24 +312,17 @@ def build_crew_map(
     _figure(page).title = both("Crew map").plain()
     if centre is None and bounds is not None:
         page.fit_bounds(bounds, max_zoom=_FIT_MAX_ZOOM)
-    if tile_url is not None:
-        _tile_layer(tile_url, tile_attribution).add_to(page)
+    for index, basemap in enumerate(basemaps):
+        page.add_child(_BaseMapLayer(basemap, crewmap_js, show=index == 0))
 
     reports = assets.apply(_ReportLayer())
     reports.default_js.append(crewmap_js)
+    data = _report_data(clusters, categories, links, colours, keep_view)
     _add_with_data(page, reports, data)
-    assets.apply(_ReportHeat(reports, heat_max)).add_to(page)
-    if layers.shelters:
-        shelters = _DataLayer(LAYER_SHELTERS, "shelters", "shelters", crewmap_js, show=False)
-        _add_with_data(page, shelters, _shelters(layers.shelters))
-    if layers.facilities:
-        layer = _DataLayer(LAYER_FACILITIES, "facilities", "facilities", crewmap_js, show=False)
-        _add_with_data(page, layer, _facilities(layers.facilities))
-    hazards = _zones(layers.hazards_geojson, hazards=True)
-    if hazards is not None:
-        # Off at first: the polygons are large and cover the markers' surroundings.
-        layer = _DataLayer(LAYER_HAZARDS, "hazards", "zones", crewmap_js, show=False)
-        _add_with_data(page, layer, hazards)
+    assets.apply(_ReportHeat(reports, clusters.heat_max)).add_to(page)
+    for slug, name, factory in LAZY_LAYERS:
+        if slug in layers.lazy:
+            _LazyLayer(name, slug, factory, layers.lazy[slug], crewmap_js).add_to(page)
     if boundary is not None:
         layer = _DataLayer(LAYER_BOUNDARY, "boundary", "zones", crewmap_js, show=True)
         _add_with_data(page, layer, boundary)
@@ -309,130 +332,63 @@ def build_crew_map(
     return _figure(page).render()
 
 
-def _tile_layer(tile_url: str, attribution: str) -> Any:
-    # Without "{z}" folium would look the string up as a provider name (an external host).
-    if "{z}" not in tile_url:
-        raise ValueError(f"tile_url must be a tile URL template with {{z}}: {tile_url!r}")
-    if not attribution:
-        raise ValueError("a tile_url needs its tile_attribution (tile terms ask for one)")
-    return folium.TileLayer(
-        tiles=tile_url,
-        attr=_attribution_html(attribution),
-        name=pboth("map layer", "Base map").plain(),
-        control=False,
-        max_zoom=_MAX_ZOOM,
-        max_native_zoom=18,  # most tile sets, GSI's and OpenStreetMap's too, stop at 18
-    )
-
-
-def _attribution_html(text: str) -> str:
+def _attribution_html(text: str, url: str | None = None) -> str:
     # Leaflet shows attributions as HTML; folium's macro output is parsed again as a Jinja
     # template, so braces become entities too.
-    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+    shown = html.escape(text)
+    if url is not None:
+        shown = f'<a href="{html.escape(_checked_url(url))}" target="_blank">{shown}</a>'
+    return shown.replace("{", "&#123;").replace("}", "&#125;")
 
 
-def _encode_clusters(
-    clusters: Sequence[MapCluster], colours: Mapping[str, str]
-) -> tuple[dict[str, Any], list[list[float]] | None, float]:
-    """The JSON block of the clusters (see the module docstring), their bounds as
-    [[south, west], [north, east]] (None without clusters), and the heat map's `max`."""
-    ordered = sorted(clusters, key=attrgetter("id"))
-    for cluster in ordered:
-        if not (-180 <= cluster.lon <= 180 and -90 <= cluster.lat <= 90):
-            raise ValueError(f"cluster {cluster.id}: lon/lat out of range")
-    xs = [round(cluster.lon * _SCALE) for cluster in ordered]
-    ys = [round(cluster.lat * _SCALE) for cluster in ordered]
-    x0, y0 = (min(xs), min(ys)) if ordered else (0, 0)
-    firsts = [_minutes(cluster.first_at) for cluster in ordered]
-    t0 = min(firsts) if ordered else 0
-
-    categories = sorted({cluster.category for cluster in ordered})
-    category_code = {category: code for code, category in enumerate(categories)}
-    extra = sorted({cluster.status for cluster in ordered} - set(STATUSES))
-    statuses = [*STATUSES, *extra]
-    status_code = {status: code for code, status in enumerate(statuses)}
-
-    detail = _url_template(ordered, attrgetter("detail_url"))
-    thumbnail = _url_template(ordered, attrgetter("thumbnail_url"))
-    rows: list[int | str] = []
-    previous_id, previous_first = 0, t0
-    for cluster, x, y, first in zip(ordered, xs, ys, firsts, strict=True):
-        rows += (
-            cluster.id - previous_id,
-            x - x0,
-            y - y0,
-            category_code[cluster.category],
-            status_code[cluster.status],
-            cluster.report_count,
-            first - previous_first,
-            _minutes(cluster.last_at) - first,
-            _url_slot(detail, cluster.id, cluster.detail_url),
-            _url_slot(thumbnail, cluster.id, cluster.thumbnail_url),
-        )
-        previous_id, previous_first = cluster.id, first
-
-    data = {
-        "v": _FORMAT_VERSION,
-        "stride": _STRIDE,
-        "origin": [x0, y0],
-        "t0": t0,
+def _report_data(
+    clusters: EncodedClusters,
+    categories: Mapping[str, CategoryLook],
+    links: MapLinks,
+    colours: Mapping[str, str],
+    keep_view: bool,
+) -> _RawJson:
+    """The reports' JSON block (see the module docstring) around the database's rows."""
+    if not _ROWS.fullmatch(clusters.rows):
+        raise ValueError("encoded cluster rows must be integers separated by commas")
+    for template in (links.detail, links.thumbnail):
+        _checked_url(template[0] or "/")
+    looks = [categories.get(code, CategoryLook(code, code[:1])) for code in clusters.categories]
+    case = both("Case No.{id}", id="{id}")
+    head = {
+        "v": FORMAT_VERSION,
+        "stride": STRIDE,
+        "origin": list(clusters.origin),
+        "t0": clusters.t0,
         "tz": DISPLAY_TIME_ZONE,
-        "categories": categories,
-        "statuses": statuses,
-        "status_labels": [report_status_label(status, FIRST) for status in statuses],
-        "colours": [colours.get(status, _OTHER_STATUS_COLOUR) for status in statuses],
-        "detail": detail,
-        "thumbnail": thumbnail,
-        "rows": rows,
+        "categories": [look.label for look in looks],
+        "symbols": [look.symbol for look in looks],
+        "statuses": list(clusters.statuses),
+        "status_labels": [report_status_label(status, FIRST) for status in clusters.statuses],
+        "colours": [colours.get(status, _OTHER_STATUS_COLOUR) for status in clusters.statuses],
+        "detail": list(links.detail),
+        "thumbnail": list(links.thumbnail),
+        "keep_view": keep_view,
         "words": {
+            "case": str(case.ja),
             "status": both("Status").plain(),
             "reports": pboth("count", "Reports").plain(),
             "first": both("First").plain(),
             "latest": both("Latest").plain(),
-            "details": both("Details").plain(),
+            "open": both("Open the case").plain(),
+            "bubble": both("{n} cases here: zoom in", n="{n}").plain(),
+            "photo": both("Photo").plain(),
+            "no_basemap": both("The base map could not be loaded (no internet?).").plain(),
+            "no_layer": both("This layer could not be loaded.").plain(),
         },
     }
-    if not ordered:
-        return data, None, 1.0
-    bounds = [[y0 / _SCALE, x0 / _SCALE], [max(ys) / _SCALE, max(xs) / _SCALE]]
-    # Leaflet.heat colours a spot red at `max` (summed over a few pixels, halved per zoom
-    # level out from its maxZoom): the 95th percentile keeps one huge cluster from washing
-    # out every other spot.
-    counts = sorted(cluster.report_count for cluster in ordered)
-    return data, bounds, float(max(1, counts[(len(counts) - 1) * 95 // 100]))
+    return _RawJson(_json_for_html(head)[:-1] + ',"rows":[' + clusters.rows + "]}")
 
 
-def _minutes(moment: datetime) -> int:
-    """Whole minutes since 1970-01-01 UTC (floored, as times are shown to the minute)."""
-    try:
-        return (moment - _EPOCH) // _MINUTE
-    except TypeError:  # a naive datetime: its time zone is anyone's guess
-        raise ValueError(f"crew map times must be timezone-aware: {moment!r}") from None
+class _RawJson(str):
+    """JSON text already made safe for a <script> block (`_add_with_data` puts it in as is)."""
 
-
-def _url_template(
-    ordered: Sequence[MapCluster], url_of: Callable[[MapCluster], str | None]
-) -> list[str] | None:
-    """[prefix, suffix] such that most URLs are prefix + id + suffix, or None.
-
-    Taken from the cluster with the largest id that has a URL: the more digits, the less
-    likely they also occur elsewhere in the URL. A URL that does not fit travels whole.
-    """
-    for cluster in reversed(ordered):
-        url = url_of(cluster)
-        if url is not None:
-            digits = str(cluster.id)
-            at = _checked_url(url).rfind(digits)
-            return None if at < 0 else [url[:at], url[at + len(digits) :]]
-    return None
-
-
-def _url_slot(template: list[str] | None, cluster_id: int, url: str | None) -> int | str:
-    if url is None:
-        return 0
-    if template is not None and url == f"{template[0]}{cluster_id}{template[1]}":
-        return 1
-    return _checked_url(url)
+    __slots__ = ()
 
 
 def _checked_url(url: str) -> str:
@@ -447,7 +403,8 @@ def _checked_url(url: str) -> str:
     raise ValueError(f"crew map URL must be a path (/...) or an http(s) URL: {url!r}")
 
 
-def _shelters(shelters: Sequence[tuple[float, float, str]]) -> dict[str, Any]:
+def shelters_data(shelters: Sequence[tuple[float, float, str]]) -> dict[str, Any]:
+    """The shelters layer's data: [lat, lon, name] per shelter, and their colour."""
     points = []
     for lon, lat, name in shelters:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -456,9 +413,9 @@ def _shelters(shelters: Sequence[tuple[float, float, str]]) -> dict[str, Any]:
     return {"colour": _SHELTER_COLOUR, "points": points}
 
 
-def _facilities(facilities: Sequence[tuple[float, float, str, str]]) -> dict[str, Any]:
-    """Points as [lat, lon, name, category index], and per category its label, badge text and
-    colour (crewmap.js draws a badge per category)."""
+def facilities_data(facilities: Sequence[tuple[float, float, str, str]]) -> dict[str, Any]:
+    """The facilities layer's data: points as [lat, lon, name, category index], and per
+    category its label, badge text and colour (crewmap.js draws a badge per category)."""
     # In vocabulary order; FacilityCategory() refuses a code it does not know.
     codes = {FacilityCategory(code) for *_, code in facilities}
     categories = [category for category in FacilityCategory if category in codes]
@@ -479,9 +436,10 @@ def _facilities(facilities: Sequence[tuple[float, float, str, str]]) -> dict[str
     return {"categories": legend, "points": points}
 
 
-def _zones(geojson: Mapping[str, Any] | None, *, hazards: bool) -> dict[str, Any] | None:
-    """The data block of a polygon layer: slimmed features (rounded coordinates, only a
-    style index and a tooltip text kept), their styles, and whether they take the mouse."""
+def zones(geojson: Mapping[str, Any] | None, *, hazards: bool) -> dict[str, Any] | None:
+    """The data of a polygon layer (hazard zones, the service area): slimmed features
+    (rounded coordinates, only a style index and a tooltip text kept), their styles, and
+    whether they take the mouse."""
     if geojson is None:
         return None
     styles: list[Mapping[str, object]] = [] if hazards else [_BOUNDARY_STYLE]
@@ -596,7 +554,8 @@ def _add_with_data(page: folium.Map, layer: Any, data: object) -> None:
     "<layer name>_data" the layer's script reads."""
     layer.add_to(page)
     name = f"{layer.get_name()}_data"
-    block = f'<script type="application/json" id="{name}">{_json_for_html(data)}</script>'
+    text = data if isinstance(data, _RawJson) else _json_for_html(data)
+    block = f'<script type="application/json" id="{name}">{text}</script>'
     _figure(page).html.add_child(_Raw(block), name=name)
 
 
@@ -681,6 +640,54 @@ class _DataLayer(JSCSSMixin, Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = f"crew_{slug}"
         self.factory = factory
+        self.default_js = [crewmap_js]
+
+
+class _BaseMapLayer(JSCSSMixin, Layer):
+    """A base map, made by crewmap.js (which says so on the map when its tiles cannot be
+    loaded)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = CrewMap.basemap({{ this.spec|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, basemap: BaseMap, crewmap_js: tuple[str, str], *, show: bool) -> None:
+        super().__init__(name=basemap.name, overlay=False, control=True, show=show)
+        self._name = "crew_basemap"
+        self.default_js = [crewmap_js]
+        self.spec = {
+            "url": _checked_url(basemap.url),
+            "attribution": _attribution_html(basemap.credit, basemap.credit_url),
+            "min_zoom": basemap.min_zoom,
+            "max_native_zoom": basemap.max_native_zoom,
+            "max_zoom": _MAX_ZOOM,
+        }
+
+
+class _LazyLayer(JSCSSMixin, Layer):
+    """An overlay that crewmap.js fetches from `url` when it is first switched on."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = CrewMap.lazy(
+                {{ this.factory|tojson }}, {{ this.url|tojson }}
+            );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, name: str, slug: str, factory: str, url: str, crewmap_js: tuple[str, str]
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=False)
+        self._name = f"crew_{slug}"
+        self.factory = factory
+        self.url = _checked_url(url)
         self.default_js = [crewmap_js]
 
 

@@ -13,8 +13,9 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gis.clusters import OPEN_STATUSES
+from gis.clusters import OPEN_STATUSES, STATUSES
 from gis.tables import report_clusters, reports
+from service.crew.map_page import EncodedClusters
 from service.crew.tables import crew_accounts
 
 # A result row of any columns (the functions' docstrings name them).
@@ -33,7 +34,7 @@ class ClusterFilter:
     cluster: int | None = None
 
     def params(self) -> dict[str, Any]:
-        """The bound parameters of `_CLUSTERS`."""
+        """The bound parameters of `_SHOWN`."""
         return {
             "statuses": list(self.statuses),
             "categories": list(self.categories) if self.categories is not None else None,
@@ -43,12 +44,9 @@ class ClusterFilter:
         }
 
 
-_CLUSTERS = text("""
-    SELECT c.id, c.category, c.status, c.report_count,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-           coalesce(c.first_report_at, c.created_at) AS first_at,
-           coalesce(c.last_report_at, c.created_at) AS last_at,
-           c.has_photo AS photo
+# The clusters a filter selects (ClusterFilter.params): constant SQL that the queries below
+# are composed from; every value is a bound parameter.
+_SHOWN = """
     FROM report_clusters c
     WHERE c.report_count > 0
       AND c.status = ANY(CAST(:statuses AS text[]))
@@ -58,18 +56,54 @@ _CLUSTERS = text("""
       AND (CAST(:until AS timestamptz) IS NULL
            OR coalesce(c.first_report_at, c.created_at) < :until)
       AND (CAST(:cluster AS integer) IS NULL OR c.id = :cluster)
-    ORDER BY c.id
-""")
+"""
 
-# The reports of the clusters the map shows: the map's own filter query, as a subquery, so
-# an export always holds what the map displays. Composed from constant SQL only; every
-# value is a bound parameter.
+# The crew map's clusters encoded as the page carries them (service/crew/map_page.py's
+# docstring): PostGIS writes the rows' JSON text itself, so 100,000 clusters never become
+# Python objects. Deltas by id keep the numbers short; categories and statuses are indexes.
+_ENCODED_CLUSTERS = text(f"""
+    WITH shown AS MATERIALIZED (
+        SELECT c.id, round(ST_X(c.geom) * 100000)::integer AS x,
+               round(ST_Y(c.geom) * 100000)::integer AS y, c.category, c.status,
+               c.report_count AS n,
+               floor(extract(epoch FROM coalesce(c.first_report_at, c.created_at)) / 60)::bigint
+                   AS first,
+               floor(extract(epoch FROM coalesce(c.last_report_at, c.created_at)) / 60)::bigint
+                   AS last,
+               c.has_photo AS photo
+        {_SHOWN}
+    ), summary AS (
+        SELECT count(*) AS count, coalesce(min(x), 0) AS x0, coalesce(min(y), 0) AS y0,
+               coalesce(max(x), 0) AS x1, coalesce(max(y), 0) AS y1,
+               coalesce(min(first), 0) AS t0,
+               coalesce(array_agg(DISTINCT category ORDER BY category), '{{}}') AS categories,
+               CAST(:known AS text[]) || coalesce(array_agg(DISTINCT status ORDER BY status)
+                   FILTER (WHERE status <> ALL(CAST(:known AS text[]))), '{{}}') AS statuses,
+               coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY n), 1) AS heat_max
+        FROM shown
+    )
+    SELECT s.count, s.x0, s.y0, s.x1, s.y1, s.t0, s.categories, s.statuses, s.heat_max,
+           coalesce((
+               SELECT string_agg(line, ',') FROM (
+                   SELECT concat_ws(',', id - lag(id, 1, 0) OVER w, x - s.x0, y - s.y0,
+                                    array_position(s.categories, category) - 1,
+                                    array_position(s.statuses, status) - 1, n,
+                                    first - lag(first, 1, s.t0) OVER w, last - first,
+                                    CASE WHEN photo THEN 1 ELSE 0 END) AS line
+                   FROM shown WINDOW w AS (ORDER BY id) ORDER BY id
+               ) encoded
+           ), '') AS rows
+    FROM summary s
+""")  # noqa: S608
+
+# The reports of the clusters the map shows, so that an export always holds what the map
+# displays.
 _EXPORTED_REPORTS = text(f"""
     SELECT r.id, r.cluster_id, r.category, c.status, r.created_at, r.address, r.description,
            (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) AS photo_count,
            ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
     FROM reports r JOIN report_clusters c ON c.id = r.cluster_id
-    WHERE r.cluster_id IN (SELECT shown.id FROM ({_CLUSTERS.text}) shown)
+    WHERE r.cluster_id IN (SELECT c.id {_SHOWN})
     ORDER BY r.id
 """)  # noqa: S608
 
@@ -88,6 +122,16 @@ _FACILITIES = text("""
     FROM facilities WHERE active ORDER BY id
 """)
 
+_LAYERS_WITH_DATA = text("""
+    SELECT EXISTS (SELECT 1 FROM shelters WHERE active) AS shelters,
+           EXISTS (SELECT 1 FROM facilities WHERE active) AS facilities,
+           EXISTS (SELECT 1 FROM hazard_zones) AS hazards
+""")
+# A number a crew member looked up: the case of that number, and the case of the report.
+_NUMBER = text("""
+    SELECT (SELECT id FROM report_clusters WHERE id = :n) AS case_id,
+           (SELECT cluster_id FROM reports WHERE id = :n) AS report_case_id
+""")
 _REPORT_CLUSTER = text("SELECT cluster_id FROM reports WHERE id = :id")
 _CLUSTER = text("""
     SELECT c.id, c.category, c.status, c.report_count, ST_X(c.geom) AS lon,
@@ -114,10 +158,21 @@ _PHOTO_OF_CLUSTER = text("""
 """)
 
 
-async def shown_clusters(conn: AsyncConnection, where: ClusterFilter) -> Sequence[AnyRow]:
-    """The clusters `where` selects, by id: id, category, status, report_count, lon, lat,
-    first_at, last_at, photo (whether it has one), in that order."""
-    return (await conn.execute(_CLUSTERS, where.params())).all()
+async def encoded_clusters(conn: AsyncConnection, where: ClusterFilter) -> EncodedClusters:
+    """The clusters `where` selects, encoded for the crew map page by PostGIS (one row)."""
+    params = {**where.params(), "known": list(STATUSES)}
+    found = (await conn.execute(_ENCODED_CLUSTERS, params)).one()
+    count, x0, y0, x1, y1, t0, categories, statuses, heat_max, rows = found
+    return EncodedClusters(
+        count=count,
+        origin=(x0, y0),
+        extent=(x1, y1),
+        t0=t0,
+        categories=categories,
+        statuses=statuses,
+        heat_max=float(heat_max),
+        rows=rows,
+    )
 
 
 async def exported_reports(conn: AsyncConnection, where: ClusterFilter) -> Sequence[AnyRow]:
@@ -148,10 +203,32 @@ async def facility_points(conn: AsyncConnection) -> list[tuple[float, float, str
     return [(r.lon, r.lat, r.name, r.category) for r in await conn.execute(_FACILITIES)]
 
 
+async def layers_with_data(conn: AsyncConnection) -> set[str]:
+    """Which of the crew map's fetched layers (shelters, facilities, hazards) have data."""
+    found = (await conn.execute(_LAYERS_WITH_DATA)).one()._asdict()
+    return {name for name, present in found.items() if present}
+
+
+async def find_number(conn: AsyncConnection, number: int) -> tuple[int | None, int | None]:
+    """The case numbered `number`, and the case of the report numbered `number` (either may
+    be None: the two are counted apart)."""
+    found = (await conn.execute(_NUMBER, {"n": number})).one()
+    return found.case_id, found.report_case_id
+
+
 async def open_clusters(conn: AsyncConnection, limit: int) -> Sequence[AnyRow]:
     """At most `limit` open clusters, the most recently reported first: id, category,
-    status, report_count, first_at, last_at."""
+    status, report_count, first_at, last_at, address (the first a phone gave, or None)."""
     last_at = func.max(reports.c.created_at)
+    addressed = reports.alias("addressed")
+    first_address = (
+        select(addressed.c.address)
+        .where(addressed.c.cluster_id == report_clusters.c.id, addressed.c.address != "")
+        .order_by(addressed.c.id)
+        .limit(1)
+        .correlate(report_clusters)
+        .scalar_subquery()
+    )
     query = (
         select(
             report_clusters.c.id,
@@ -160,6 +237,7 @@ async def open_clusters(conn: AsyncConnection, limit: int) -> Sequence[AnyRow]:
             report_clusters.c.report_count,
             func.min(reports.c.created_at).label("first_at"),
             last_at.label("last_at"),
+            first_address.label("address"),
         )
         .select_from(
             report_clusters.outerjoin(reports, reports.c.cluster_id == report_clusters.c.id)

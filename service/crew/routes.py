@@ -269,7 +269,7 @@ async def home(
     engine: Engine,
     app_settings: AppSettings,
 ) -> HTMLResponse:
-    """The open report clusters, the most recently reported first (reporters not shown)."""
+    """The open cases, the most recently reported first (reporters not shown)."""
     async with engine.connect() as conn:
         rows = await queries.open_clusters(conn, CLUSTER_LIMIT)
     clusters = [
@@ -281,6 +281,7 @@ async def home(
             "report_count": row.report_count,
             "first_at": when(row.first_at),
             "last_at": when(row.last_at),
+            "address": row.address,
         }
         for row in rows
     ]

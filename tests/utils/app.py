@@ -8,6 +8,7 @@ from service.settings import (
     DatabaseSettings,
     InboxSettings,
     LineSettings,
+    MapSettings,
     OutboxSettings,
     Settings,
 )
@@ -18,7 +19,8 @@ TEST_TOKEN = "test-access-token"
 
 def make_settings(database_url: str, line_api_url: str, **overrides: object) -> Settings:
     """Settings of an app that talks to the stand-in as if it were LINE (not sandbox mode),
-    with quick polling and retries; `overrides` replace whole parts (e.g. reports=…)."""
+    with quick polling and retries and no base map (no test reaches the internet: the base
+    map's tests serve tiles themselves); `overrides` replace whole parts (e.g. reports=…)."""
     return Settings.from_env().model_copy(
         update={
             "database": DatabaseSettings(DATABASE_URL=database_url),
@@ -31,6 +33,7 @@ def make_settings(database_url: str, line_api_url: str, **overrides: object) -> 
             ),
             "inbox": InboxSettings(INBOX_POLL_SECONDS=0.2, INBOX_RETRY_BASE_SECONDS=0.1),
             "outbox": OutboxSettings(OUTBOX_POLL_SECONDS=0.2, OUTBOX_RETRY_BASE_SECONDS=0.1),
+            "maps": MapSettings(BASEMAP_URL="none"),
             **overrides,
         }
     )

@@ -23,32 +23,28 @@ def data_block(html: str, layer: str = "crew_reports") -> dict[str, Any]:
 
 def decode(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The clusters in a report data block, decoded as crewmap.js decodes them."""
-    assert data["v"] == 1
+    assert data["v"] == 2
     stride, rows = data["stride"], data["rows"]
-
-    def url(template: list[str], slot: int | str, cluster_id: int) -> str | None:
-        if slot == 0:
-            return None
-        return f"{template[0]}{cluster_id}{template[1]}" if slot == 1 else str(slot)
-
     decoded = {}
     cluster_id, first = 0, data["t0"]
     for start in range(0, len(rows), stride):
         row = rows[start : start + stride]
         cluster_id += row[0]
         first += row[6]
+        detail, thumbnail = data["detail"], data["thumbnail"]
         decoded[cluster_id] = {
             "lon": (data["origin"][0] + row[1]) / 1e5,
             "lat": (data["origin"][1] + row[2]) / 1e5,
             "category": data["categories"][row[3]],
+            "symbol": data["symbols"][row[3]],
             "status_code": row[4],
             "status": data["statuses"][row[4]],
             "colour": data["colours"][row[4]],
             "report_count": row[5],
             "first_at": datetime.fromtimestamp(first * 60, tz=JST),
             "last_at": datetime.fromtimestamp((first + row[7]) * 60, tz=JST),
-            "detail_url": url(data["detail"], row[8], cluster_id),
-            "thumbnail_url": url(data["thumbnail"], row[9], cluster_id),
+            "detail_url": f"{detail[0]}{cluster_id}{detail[1]}",
+            "thumbnail_url": f"{thumbnail[0]}{cluster_id}{thumbnail[1]}" if row[8] else None,
         }
     return decoded
 

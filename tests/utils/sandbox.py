@@ -61,7 +61,8 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 @contextmanager
 def civic_serve_sandbox(database_url: str, work: Path, **env: str) -> Iterator[str]:
     """`civic serve --sandbox` on a loopback port, on `database_url`, with no LINE credentials
-    in its environment, its photos and log in `work`, and `env` on top; yields its URL."""
+    in its environment and no base map (no test reaches the internet), its photos and log in
+    `work`, and `env` on top; yields its URL."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
     environment |= {
@@ -71,6 +72,7 @@ def civic_serve_sandbox(database_url: str, work: Path, **env: str) -> Iterator[s
         "INBOX_RETRY_BASE_SECONDS": "0.1",
         "OUTBOX_POLL_SECONDS": "0.2",
         "OUTBOX_RETRY_BASE_SECONDS": "0.1",
+        "BASEMAP_URL": "none",
         **env,
     }
     log = work / "app.log"
