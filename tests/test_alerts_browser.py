@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shapely.geometry import Point, shape
@@ -104,8 +105,8 @@ def _preview(page: Page) -> None:
         page.click("#alert-form button[type=submit]")
 
 
-def _inside(area: dict[str, object], where: dict[str, tuple[float, float]]) -> list[str]:
-    shapes = [shape(f["geometry"]) for f in area["features"]]  # type: ignore[index, union-attr]
+def _inside(area: dict[str, Any], where: dict[str, tuple[float, float]]) -> list[str]:
+    shapes = [shape(f["geometry"]) for f in area["features"]]
     return sorted(
         u for u, (lat, lon) in where.items() if any(s.covers(Point(lon, lat)) for s in shapes)
     )

@@ -134,7 +134,9 @@ def test_near_me_is_the_line_account_where_one_is_configured(
         without = client.get(running_app.url + "/shelters").text
         page = client.get(friendly_app.url + "/shelters").text
     assert 'id="near-me"' not in without  # no account to send a location to
-    assert re.search(rf'<a [^>]*id="near-me" href="{re.escape(FRIEND_URL)}">LINEで現在地を送る', page)
+    assert re.search(
+        rf'<a [^>]*id="near-me" href="{re.escape(FRIEND_URL)}">LINEで現在地を送る', page
+    )
 
 
 def _row_ids(page: str) -> list[str]:

@@ -25,7 +25,10 @@ from starlette.datastructures import UploadFile
 from service import alerts
 from service.crew import queries
 from service.crew.auth import Account
+from service.crew.basemaps import basemaps, tile_origins
 from service.crew.deps import SECURITY_HEADERS, AdminUser, CrewRoute, CsrfChecked, LoggedIn
+from service.crew.map import data_credit
+from service.crew.map_page import basemap_spec
 from service.crew.routes import invalid_form
 from service.deps import AppSettings, Engine, Notices, NoticeWording
 from service.errors import show_errors_on
@@ -39,8 +42,6 @@ from service.vocabulary.pages import FIRST, SECOND, Both, both
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
 AREA_KINDS = ("draw", "circle", "layer", "file")
-# The map's drawing tools show their icons as data: images.
-ALERTS_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; img-src 'self' data:"
 # The area shown on the preview map: about a metre of detail is plenty to see where it is.
 SHOWN_TOLERANCE_DEGREES = 1e-5
 
@@ -146,6 +147,13 @@ async def _area(
     raise alerts.AlertError(f"choose an area: one of {', '.join(AREA_KINDS)}")
 
 
+def _csp(tile_hosts: list[str]) -> str:
+    """The crew pages' CSP, with images from the base maps' tile hosts and data: images (the
+    drawing tools' icons)."""
+    images = " ".join(["'self'", "data:", *tile_hosts])
+    return f"{SECURITY_HEADERS['Content-Security-Policy']}; img-src {images}"
+
+
 def _shown(area: alerts.AlertArea) -> dict[str, Any]:
     """The area as GeoJSON for the preview map, simplified to what a screen shows."""
     outline = shapely.simplify(area.geometry, SHOWN_TOLERANCE_DEGREES, preserve_topology=True)
@@ -214,7 +222,10 @@ async def _page(
         {**asdict(alert), "when": when(alert.created_at), "topic_label": labels.get(alert.topic)}
         for alert in past
     ]
+    maps = basemaps(settings.maps)
     map_data = {
+        "basemaps": [basemap_spec(basemap) for basemap in maps],
+        "credit": data_credit(),
         "boundary": boundary,
         "drawn": _drawn(form),
         "circle": _circle(form),
@@ -236,7 +247,7 @@ async def _page(
             "error": error,
         },
         status_code=400 if error else 200,
-        headers={"Content-Security-Policy": ALERTS_CSP},
+        headers={"Content-Security-Policy": _csp(tile_origins(maps))},
     )
 
 

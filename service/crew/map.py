@@ -195,10 +195,15 @@ async def map_layers(request: Request, conn: AsyncConnection) -> MapLayers:
     return MapLayers(
         boundary_geojson=await queries.service_area_geojson(conn),
         lazy=lazy,
-        attribution=words(FIRST).gettext(
-            "Sources: GSI designated emergency evacuation site data, MLIT PLATEAU, the Hazard "
-            "Map Portal Site, National Land Numerical Information (processed)"
-        ),
+        attribution=data_credit(),
+    )
+
+
+def data_credit() -> str:
+    """The credit of the data the crew's maps draw (shelters, zones, the boundary)."""
+    return words(FIRST).gettext(
+        "Sources: GSI designated emergency evacuation site data, MLIT PLATEAU, the Hazard "
+        "Map Portal Site, National Land Numerical Information (processed)"
     )
 
 

@@ -378,7 +378,6 @@ def _report_data(
             "open": both("Open the case").plain(),
             "bubble": both("{n} cases here: zoom in", n="{n}").plain(),
             "photo": both("Photo").plain(),
-            "no_basemap": both("The base map could not be loaded (no internet?).").plain(),
             "no_layer": both("This layer could not be loaded.").plain(),
         },
     }
@@ -643,6 +642,21 @@ class _DataLayer(JSCSSMixin, Layer):
         self.default_js = [crewmap_js]
 
 
+def basemap_spec(basemap: BaseMap) -> dict[str, Any]:
+    """A base map as `CrewMap.basemap` (crewmap.js) makes it: its tiles, credit, zooms, name
+    in the layer control, and what the map says when none of its tiles loads. The crew map
+    and the alert page's map use it."""
+    return {
+        "name": basemap.name,
+        "url": _checked_url(basemap.url),
+        "attribution": _attribution_html(basemap.credit, basemap.credit_url),
+        "min_zoom": basemap.min_zoom,
+        "max_native_zoom": basemap.max_native_zoom,
+        "max_zoom": _MAX_ZOOM,
+        "unavailable": both("The base map could not be loaded (no internet?).").plain(),
+    }
+
+
 class _BaseMapLayer(JSCSSMixin, Layer):
     """A base map, made by crewmap.js (which says so on the map when its tiles cannot be
     loaded)."""
@@ -659,13 +673,7 @@ class _BaseMapLayer(JSCSSMixin, Layer):
         super().__init__(name=basemap.name, overlay=False, control=True, show=show)
         self._name = "crew_basemap"
         self.default_js = [crewmap_js]
-        self.spec = {
-            "url": _checked_url(basemap.url),
-            "attribution": _attribution_html(basemap.credit, basemap.credit_url),
-            "min_zoom": basemap.min_zoom,
-            "max_native_zoom": basemap.max_native_zoom,
-            "max_zoom": _MAX_ZOOM,
-        }
+        self.spec = basemap_spec(basemap)
 
 
 class _LazyLayer(JSCSSMixin, Layer):

@@ -21,14 +21,14 @@ from tests.utils.app import RunningApp
 from tests.utils.crew import PASSWORD, add_ready_account
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
 # Where the browser tests leave their screenshots, to be looked at after a run (not committed).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
 # The two sizes every page is looked at in: a desktop and a phone.
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Headless, and quiet: without the background-networking flags Chromium calls Google
 # (updates, safe browsing, sync), which floods a closed network and the request log.
 CHROMIUM_ARGS = [

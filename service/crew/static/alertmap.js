@@ -10,8 +10,8 @@
  *   (linebubbles.js, as in the sandbox chat). Changing the form after a preview disables the
  *   send button: what is sent is what was previewed.
  *
- * Needs Leaflet 1.9, Leaflet-Geoman 2 and linebubbles.js, served by the app. No text of the
- * data goes in as HTML.
+ * Needs Leaflet 1.9, Leaflet-Geoman 2, crewmap.js (the base maps) and linebubbles.js, served
+ * by the app. No text of the data goes in as HTML.
  */
 (function () {
   "use strict";
@@ -23,9 +23,10 @@
 
   const STYLES = {
     boundary: { color: "#1a1a1c", weight: 2, dashArray: "6 4", fill: false, interactive: false },
-    drawn: { color: "#0031d8", weight: 3, fillOpacity: 0.15 },
-    circle: { color: "#0031d8", weight: 3, fillOpacity: 0.15, interactive: false },
-    area: { color: "#c2410c", weight: 3, fillColor: "#fb923c", fillOpacity: 0.3, interactive: false },
+    // What is being drawn: a blue outline; the previewed area: an orange fill beneath it.
+    drawn: { color: "#0031d8", weight: 3, fillOpacity: 0.05 },
+    circle: { color: "#0031d8", weight: 2, fillOpacity: 0.05, interactive: false },
+    area: { color: "#c2410c", weight: 1, fillColor: "#fb923c", fillOpacity: 0.35, interactive: false },
   };
 
   // ------------------------------------------------------------------ the preview's messages
@@ -56,14 +57,21 @@
   // ------------------------------------------------------------------ the map
 
   const map = L.map("alert-map", { zoomSnap: 0.5 });
-  map.attributionControl.addAttribution("出典: 国土数値情報（行政区域データ）");
+  map.attributionControl.addAttribution(data.credit);
+  // The base maps as on the crew map (crewmap.js): the first shown, the others switchable;
+  // without tiles (no internet) the map says so and works on.
+  const bases = {};
+  for (const spec of data.basemaps) bases[spec.name] = CrewMap.basemap(spec);
+  const names = Object.keys(bases);
+  if (names.length) bases[names[0]].addTo(map);
+  if (names.length > 1) L.control.layers(bases, null, { position: "topright" }).addTo(map);
   let home = null;
   if (data.boundary) {
     const boundary = L.geoJSON(data.boundary, { style: STYLES.boundary, pmIgnore: true });
     boundary.addTo(map);
     home = boundary.getBounds();
   }
-  if (home) map.fitBounds(home);
+  if (home) map.fitBounds(home, { animate: false });
   else map.setView([35.68, 139.76], 12);
 
   map.pm.setLang("ja");
@@ -149,13 +157,15 @@
 
   // ------------------------------------------------------------------ the previewed area
 
+  // The page opens on what it is about, without an animation from the whole ward.
+  const fit = { padding: [16, 16], maxZoom: 17, animate: false };
   if (data.area) {
     const area = L.geoJSON(data.area, { style: STYLES.area, pmIgnore: true }).addTo(map);
     area.bringToBack();
-    map.fitBounds(area.getBounds(), { padding: [16, 16], maxZoom: 17 });
+    map.fitBounds(area.getBounds(), fit);
   } else if (drawn.getLayers().length) {
-    map.fitBounds(drawn.getBounds(), { padding: [16, 16], maxZoom: 17 });
+    map.fitBounds(drawn.getBounds(), fit);
   } else if (circle) {
-    map.fitBounds(circle.getBounds(), { padding: [16, 16] });
+    map.fitBounds(circle.getBounds(), fit);
   }
 })();

@@ -445,7 +445,7 @@
       }
     });
     layer.on("tileerror", function () {
-      if (!loaded && !shown && layer._map) shown = notice(layer._map, words.no_basemap);
+      if (!loaded && !shown && layer._map) shown = notice(layer._map, spec.unavailable);
     });
     layer.on("remove", function () {
       if (shown) {
