@@ -329,7 +329,8 @@ def build_crew_map(
     if layers.attribution:
         _Attribution(layers.attribution).add_to(page)
     folium.LayerControl().add_to(page)
-    return _figure(page).render()
+    # folium's document names no language; screen readers then guess the Japanese wrong.
+    return _figure(page).render().replace("<html>", '<html lang="ja">', 1)
 
 
 def _attribution_html(text: str, url: str | None = None) -> str:

@@ -323,8 +323,10 @@
       return box;
     }
 
-    group.on("click", function (e) {
+    // A click, or Enter on a marker that has the keyboard's focus, opens its popup.
+    group.on("click keypress", function (e) {
       var marker = e.layer;
+      if (e.type === "keypress" && e.originalEvent.keyCode !== 13) return;
       if (!marker.getPopup()) {
         var room = map.getSize();
         marker
