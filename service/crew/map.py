@@ -123,6 +123,12 @@ class MapFilters:
             return "・".join(report_status_label(s, FIRST) for s in self.statuses)
         return words(FIRST).gettext("{n} kinds", n=len(self.statuses))
 
+    def period_summary(self) -> str:
+        """The chosen period in a few words, for the filter bar."""
+        if not (self.since or self.until):
+            return both("Any time").ja
+        return f"{self.since or ''}〜{self.until or ''}"
+
     def category_summary(self, settings: Settings) -> str:
         """The chosen categories in a few words, for the filter bar."""
         if not self.categories:
@@ -154,6 +160,7 @@ async def crew_map(
             "filters": filters,
             "status_summary": filters.status_summary(),
             "category_summary": filters.category_summary(settings),
+            "period_summary": filters.period_summary(),
             "problems": filters.problems,
             "query": query,
             "frame_url": path_for(request, "crew_map_frame") + (f"?{query}" if query else ""),
@@ -185,20 +192,28 @@ def map_links(request: Request) -> MapLinks:
 
 async def map_layers(request: Request, conn: AsyncConnection) -> MapLayers:
     """The service area (on at first, in the page), the layers fetched when switched on
-    (those with data), and the credit for their data."""
+    (those with data), and the credit for each layer's data (shown while it is)."""
     present = await queries.layers_with_data(conn)
     lazy = {
         slug: path_for(request, "crew_map_layer", name=slug)
         for slug, _, _ in LAZY_LAYERS
         if slug in present
     }
+    page = words(FIRST)
     return MapLayers(
         boundary_geojson=await queries.service_area_geojson(conn),
         lazy=lazy,
-        attribution=words(FIRST).gettext(
-            "Sources: GSI designated emergency evacuation site data, MLIT PLATEAU, the Hazard "
-            "Map Portal Site, National Land Numerical Information (processed)"
-        ),
+        credits={
+            "boundary": page.gettext(
+                "Boundary: National Land Numerical Information (administrative areas), processed"
+            ),
+            "shelters": page.gettext("Shelters: GSI designated emergency evacuation site data"),
+            "hazards": page.gettext(
+                "Hazard zones: the Hazard Map Portal Site, MLIT PLATEAU, National Land "
+                "Numerical Information (processed)"
+            ),
+            "facilities": page.gettext("Facilities: the city's open data"),
+        },
     )
 
 
