@@ -325,8 +325,7 @@ def build_crew_map(
     for slug, name, factory in LAZY_LAYERS:
         if slug in layers.lazy:
             credit = _attribution_html(layers.credits.get(slug, ""))
-            layer = _LazyLayer(name, slug, factory, layers.lazy[slug], credit, crewmap_js)
-            layer.add_to(page)
+            _LazyLayer(name, slug, factory, layers.lazy[slug], credit, crewmap_js).add_to(page)
     if boundary is not None:
         boundary["attribution"] = _attribution_html(layers.credits.get("boundary", ""))
         layer = _DataLayer(LAYER_BOUNDARY, "boundary", "zones", crewmap_js, show=True)
