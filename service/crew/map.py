@@ -28,6 +28,7 @@ from service.crew.deps import CrewRoute, CrewUser, LoggedIn
 from service.crew.map_page import (
     LAZY_LAYERS,
     CategoryLook,
+    EncodedClusters,
     MapLayers,
     MapLinks,
     build_crew_map,
@@ -229,17 +230,7 @@ async def crew_map_frame(
     async with engine.connect() as conn:
         clusters = await queries.encoded_clusters(conn, filters.where())
         layers = await map_layers(request, conn)
-    maps = basemaps(settings.maps)
-    page = build_crew_map(
-        clusters,
-        asset_base=_asset_base(request),
-        categories=category_looks(settings),
-        links=map_links(request),
-        basemaps=maps,
-        layers=layers,
-        keep_view=True,
-    )
-    return _framed(page, maps)
+    return _map_document(request, settings, clusters, layers=layers, keep_view=True)
 
 
 @router.get("/map/layers/{name}")
@@ -268,23 +259,22 @@ async def cluster_map_frame(
     if not clusters.count:
         raise HTTPException(404, "no such report cluster")
     x, y = clusters.origin
+    return _map_document(request, settings, clusters, centre=(x / 100_000, y / 100_000))
+
+
+def _map_document(
+    request: Request, settings: Settings, clusters: EncodedClusters, **options: Any
+) -> HTMLResponse:
+    """A map document over the configured base maps, with its CSP; `options` go to
+    `build_crew_map`. It is shown inside an iframe of a crew page: same-origin framing only."""
     maps = basemaps(settings.maps)
     page = build_crew_map(
         clusters,
-        asset_base=_asset_base(request),
+        asset_base=path_for(request, "assets", path=""),
         categories=category_looks(settings),
         links=map_links(request),
         basemaps=maps,
-        centre=(x / 100_000, y / 100_000),
+        **options,
     )
-    return _framed(page, maps)
-
-
-def _asset_base(request: Request) -> str:
-    return path_for(request, "assets", path="")
-
-
-def _framed(page: str, maps: Sequence[BaseMap]) -> HTMLResponse:
-    # Shown inside an iframe of a crew page: same-origin framing only.
     headers = {"Content-Security-Policy": map_csp(maps), "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(page, headers=headers)
