@@ -88,7 +88,7 @@ async def _figures(engine: AsyncEngine) -> tuple[float, float, str, int]:
         layers = MapLayers(
             boundary_geojson=boundary,
             lazy={slug: LAYER_URL + slug for slug in present},
-            attribution="出典",
+            credits={"boundary": "出典"},
         )
         page = build_crew_map(
             clusters,

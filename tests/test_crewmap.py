@@ -105,7 +105,7 @@ def page(clusters: EncodedClusters | None = None, **kwargs: Any) -> str:
 
 
 def test_page_loads_nothing_from_another_host_without_a_base_map() -> None:
-    html = page(layers=MapLayers(boundary_geojson=BOUNDARY, attribution="出典"))
+    html = page(layers=MapLayers(boundary_geojson=BOUNDARY, credits={"boundary": "出典"}))
     links = _ASSET_LINK.findall(html)
     assert links, "the page loads its assets"
     assert all(link.startswith(f"{ASSET_BASE}/") for link in links), links
@@ -245,7 +245,11 @@ def test_texts_cannot_inject_markup_or_template_code() -> None:
     template_code = "{{ 7*7 }}{% if true %}"
     looks = {"road": CategoryLook(EVIL, "<"), "graffiti": CategoryLook(template_code, "{")}
     clusters = one_cluster(categories=("graffiti", "road"), rows="7,0,0,0,0,1,0,0,1")
-    html = page(clusters, categories=looks, layers=MapLayers(attribution=EVIL))
+    html = page(
+        clusters,
+        categories=looks,
+        layers=MapLayers(boundary_geojson=BOUNDARY, credits={"boundary": EVIL}),
+    )
     assert "<script>alert" not in html
     assert "</script><script>" not in html
     assert data_block(html)["categories"] == [template_code, EVIL]  # text, not run
@@ -255,8 +259,9 @@ def test_texts_cannot_inject_markup_or_template_code() -> None:
         page(one_cluster(rows="1,2</script>"))
 
 
-def test_attribution_is_text() -> None:
-    html = page(layers=MapLayers(attribution="<img src=x onerror=alert(1)>{{ 1 }}"))
+def test_credits_are_text() -> None:
+    credit = "<img src=x onerror=alert(1)>{{ 1 }}"
+    html = page(layers=MapLayers(boundary_geojson=BOUNDARY, credits={"boundary": credit}))
     assert "<img" not in html
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;\\u0026#123;" in html
 

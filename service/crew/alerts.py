@@ -27,7 +27,7 @@ from service.crew import queries
 from service.crew.auth import Account
 from service.crew.basemaps import basemaps, tile_origins
 from service.crew.deps import SECURITY_HEADERS, AdminUser, CrewRoute, CsrfChecked, LoggedIn
-from service.crew.map import data_credit
+from service.crew.map import data_credits
 from service.crew.map_page import basemap_spec
 from service.crew.routes import invalid_form
 from service.deps import AppSettings, Engine, Notices, NoticeWording
@@ -147,6 +147,13 @@ async def _area(
     raise alerts.AlertError(f"choose an area: one of {', '.join(AREA_KINDS)}")
 
 
+def _credits(form: AlertForm, preview: Preview | None) -> list[str]:
+    """Whose data the map shows: the boundary's, and the zones' when they are the area."""
+    credits = data_credits()
+    zones = preview is not None and form.area_kind == "layer"
+    return [credits["boundary"], *([credits["hazards"]] if zones else [])]
+
+
 def _csp(tile_hosts: list[str]) -> str:
     """The crew pages' CSP, with images from the base maps' tile hosts and data: images (the
     drawing tools' icons)."""
@@ -225,7 +232,7 @@ async def _page(
     maps = basemaps(settings.maps)
     map_data = {
         "basemaps": [basemap_spec(basemap) for basemap in maps],
-        "credit": data_credit(),
+        "credits": _credits(form, preview),
         "boundary": boundary,
         "drawn": _drawn(form),
         "circle": _circle(form),

@@ -155,7 +155,7 @@ async def find_case(
 ) -> Response:
     """Open the case of a case number or a report number (the 受付番号 a resident was
     told). One case: straight there; a number that names two different cases: a choice;
-    none: a notice saying so, on the search page."""
+    none: the search page saying so (a search that finds nothing is still an answer)."""
     typed = unicodedata.normalize("NFKC", q).strip()
     found = _NUMBER.fullmatch(typed)
     context: dict[str, Any] = {
@@ -189,7 +189,6 @@ async def find_case(
     context["number"] = number
     if not choices:
         context["error"] = both("No case or report has the number {n}.", n=number)
-        return render(request, "find.html", context, status_code=404)
     return render(request, "find.html", context)
 
 

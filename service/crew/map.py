@@ -28,6 +28,7 @@ from service.crew.deps import CrewRoute, CrewUser, LoggedIn
 from service.crew.map_page import (
     LAZY_LAYERS,
     CategoryLook,
+    EncodedClusters,
     MapLayers,
     MapLinks,
     build_crew_map,
@@ -123,6 +124,12 @@ class MapFilters:
             return "・".join(report_status_label(s, FIRST) for s in self.statuses)
         return words(FIRST).gettext("{n} kinds", n=len(self.statuses))
 
+    def period_summary(self) -> str:
+        """The chosen period in a few words, for the filter bar."""
+        if not (self.since or self.until):
+            return both("Any time").ja
+        return f"{self.since or ''}〜{self.until or ''}"
+
     def category_summary(self, settings: Settings) -> str:
         """The chosen categories in a few words, for the filter bar."""
         if not self.categories:
@@ -154,6 +161,7 @@ async def crew_map(
             "filters": filters,
             "status_summary": filters.status_summary(),
             "category_summary": filters.category_summary(settings),
+            "period_summary": filters.period_summary(),
             "problems": filters.problems,
             "query": query,
             "frame_url": path_for(request, "crew_map_frame") + (f"?{query}" if query else ""),
@@ -183,9 +191,25 @@ def map_links(request: Request) -> MapLinks:
     )
 
 
+def data_credits() -> dict[str, str]:
+    """The credit of each layer's data on the crew's maps, by layer."""
+    page = words(FIRST)
+    return {
+        "boundary": page.gettext(
+            "Boundary: National Land Numerical Information (administrative areas), processed"
+        ),
+        "shelters": page.gettext("Shelters: GSI designated emergency evacuation site data"),
+        "hazards": page.gettext(
+            "Hazard zones: the Hazard Map Portal Site, MLIT PLATEAU, National Land "
+            "Numerical Information (processed)"
+        ),
+        "facilities": page.gettext("Facilities: the city's open data"),
+    }
+
+
 async def map_layers(request: Request, conn: AsyncConnection) -> MapLayers:
     """The service area (on at first, in the page), the layers fetched when switched on
-    (those with data), and the credit for their data."""
+    (those with data), and the credit for each layer's data (shown while it is)."""
     present = await queries.layers_with_data(conn)
     lazy = {
         slug: path_for(request, "crew_map_layer", name=slug)
@@ -195,15 +219,7 @@ async def map_layers(request: Request, conn: AsyncConnection) -> MapLayers:
     return MapLayers(
         boundary_geojson=await queries.service_area_geojson(conn),
         lazy=lazy,
-        attribution=data_credit(),
-    )
-
-
-def data_credit() -> str:
-    """The credit of the data the crew's maps draw (shelters, zones, the boundary)."""
-    return words(FIRST).gettext(
-        "Sources: GSI designated emergency evacuation site data, MLIT PLATEAU, the Hazard "
-        "Map Portal Site, National Land Numerical Information (processed)"
+        credits=data_credits(),
     )
 
 
@@ -219,17 +235,7 @@ async def crew_map_frame(
     async with engine.connect() as conn:
         clusters = await queries.encoded_clusters(conn, filters.where())
         layers = await map_layers(request, conn)
-    maps = basemaps(settings.maps)
-    page = build_crew_map(
-        clusters,
-        asset_base=_asset_base(request),
-        categories=category_looks(settings),
-        links=map_links(request),
-        basemaps=maps,
-        layers=layers,
-        keep_view=True,
-    )
-    return _framed(page, maps)
+    return _map_document(request, settings, clusters, layers=layers, keep_view=True)
 
 
 @router.get("/map/layers/{name}")
@@ -258,23 +264,22 @@ async def cluster_map_frame(
     if not clusters.count:
         raise HTTPException(404, "no such report cluster")
     x, y = clusters.origin
+    return _map_document(request, settings, clusters, centre=(x / 100_000, y / 100_000))
+
+
+def _map_document(
+    request: Request, settings: Settings, clusters: EncodedClusters, **options: Any
+) -> HTMLResponse:
+    """A map document over the configured base maps, with its CSP; `options` go to
+    `build_crew_map`. It is shown inside an iframe of a crew page: same-origin framing only."""
     maps = basemaps(settings.maps)
     page = build_crew_map(
         clusters,
-        asset_base=_asset_base(request),
+        asset_base=path_for(request, "assets", path=""),
         categories=category_looks(settings),
         links=map_links(request),
         basemaps=maps,
-        centre=(x / 100_000, y / 100_000),
+        **options,
     )
-    return _framed(page, maps)
-
-
-def _asset_base(request: Request) -> str:
-    return path_for(request, "assets", path="")
-
-
-def _framed(page: str, maps: Sequence[BaseMap]) -> HTMLResponse:
-    # Shown inside an iframe of a crew page: same-origin framing only.
     headers = {"Content-Security-Policy": map_csp(maps), "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(page, headers=headers)

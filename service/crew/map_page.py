@@ -48,7 +48,7 @@ from typing import Any, Final
 
 import folium
 import jinja2
-from branca.element import Element, Figure, MacroElement
+from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import HeatMap, MarkerCluster
@@ -210,13 +210,14 @@ class MapLayers:
 
     boundary_geojson: the service area, drawn as an outline (in the page: it is on at first).
     lazy: {slug: URL} of the layers of LAZY_LAYERS that have data, fetched when switched on.
-    attribution: credit for the data of these layers (plain text; the GSI and PLATEAU terms
-        ask for one), shown in the map's attribution line.
+    credits: {slug ("boundary" or a lazy layer's): credit for its data} (plain text; the
+        GSI, PLATEAU and National Land Numerical Information terms ask for one), in the
+        map's attribution line while the layer is shown.
     """
 
     boundary_geojson: dict[str, Any] | None = None
     lazy: Mapping[str, str] = field(default_factory=dict)
-    attribution: str = ""
+    credits: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,8 @@ def build_crew_map(
     status_colours: CSS colours by status code, over DEFAULT_STATUS_COLOURS.
     centre: (lon, lat) to open at; by default the map fits the clusters (or the service
         area when there are none).
-    keep_view: keep the view the crew left for this tab (the full map).
+    keep_view: keep the view the crew left for this tab, and show the status legend (the
+        full map).
     """
     layers = layers or MapLayers()
     base = asset_base.rstrip("/")
@@ -302,7 +304,7 @@ def build_crew_map(
         location=location,
         tiles=None,
         zoom_start=_FIT_MAX_ZOOM,
-        control_scale=True,
+        control_scale=False,  # crewmap.js adds a metric one
         prefer_canvas=True,  # hazard polygons draw much faster on a canvas than as SVG
     )
     assets.apply(page)
@@ -322,14 +324,15 @@ def build_crew_map(
     assets.apply(_ReportHeat(reports, clusters.heat_max)).add_to(page)
     for slug, name, factory in LAZY_LAYERS:
         if slug in layers.lazy:
-            _LazyLayer(name, slug, factory, layers.lazy[slug], crewmap_js).add_to(page)
+            credit = _attribution_html(layers.credits.get(slug, ""))
+            _LazyLayer(name, slug, factory, layers.lazy[slug], credit, crewmap_js).add_to(page)
     if boundary is not None:
+        boundary["attribution"] = _attribution_html(layers.credits.get("boundary", ""))
         layer = _DataLayer(LAYER_BOUNDARY, "boundary", "zones", crewmap_js, show=True)
         _add_with_data(page, layer, boundary)
-    if layers.attribution:
-        _Attribution(layers.attribution).add_to(page)
     folium.LayerControl().add_to(page)
-    return _figure(page).render()
+    # folium's document names no language; screen readers then guess the Japanese wrong.
+    return _figure(page).render().replace("<html>", '<html lang="ja">', 1)
 
 
 def _attribution_html(text: str, url: str | None = None) -> str:
@@ -369,6 +372,7 @@ def _report_data(
         "detail": list(links.detail),
         "thumbnail": list(links.thumbnail),
         "keep_view": keep_view,
+        "legend": keep_view,
         "words": {
             "case": str(case.ja),
             "status": both("Status").plain(),
@@ -683,36 +687,24 @@ class _LazyLayer(JSCSSMixin, Layer):
         """
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = CrewMap.lazy(
-                {{ this.factory|tojson }}, {{ this.url|tojson }}
+                {{ this.factory|tojson }}, {{ this.url|tojson }}, {{ this.credit|tojson }}
             );
         {% endmacro %}
         """
     )
 
     def __init__(
-        self, name: str, slug: str, factory: str, url: str, crewmap_js: tuple[str, str]
+        self,
+        name: str,
+        slug: str,
+        factory: str,
+        url: str,
+        credit: str,
+        crewmap_js: tuple[str, str],
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=False)
         self._name = f"crew_{slug}"
         self.factory = factory
         self.url = _checked_url(url)
+        self.credit = credit
         self.default_js = [crewmap_js]
-
-
-class _Attribution(MacroElement):
-    """Credit for the overlay data in the map's attribution line."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.attributionControl.addAttribution(
-                {{ this.html|tojson }}
-            );
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "crew_attribution"
-        self.html = _attribution_html(text)

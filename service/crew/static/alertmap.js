@@ -57,7 +57,7 @@
   // ------------------------------------------------------------------ the map
 
   const map = L.map("alert-map", { zoomSnap: 0.5 });
-  map.attributionControl.addAttribution(data.credit);
+  for (const credit of data.credits) map.attributionControl.addAttribution(credit);
   // The base maps as on the crew map (crewmap.js): the first shown, the others switchable;
   // without tiles (no internet) the map says so and works on.
   const bases = {};

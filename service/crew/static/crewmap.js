@@ -323,8 +323,10 @@
       return box;
     }
 
-    group.on("click", function (e) {
+    // A click, or Enter on a marker that has the keyboard's focus, opens its popup.
+    group.on("click keypress", function (e) {
       var marker = e.layer;
+      if (e.type === "keypress" && e.originalEvent.keyCode !== 13) return;
       if (!marker.getPopup()) {
         var room = map.getSize();
         marker
@@ -338,13 +340,16 @@
     });
 
     // The legend goes with the layer: off when the reports are switched off.
-    var statusLegend = legend(d);
-    group.on("add", function () {
-      statusLegend.addTo(map);
-    });
-    group.on("remove", function () {
-      statusLegend.remove();
-    });
+    if (d.legend) {
+      var statusLegend = legend(d);
+      group.on("add", function () {
+        statusLegend.addTo(map);
+      });
+      group.on("remove", function () {
+        statusLegend.remove();
+      });
+    }
+    L.control.scale({ imperial: false }).addTo(map);
 
     group.addLayers(markers);
     group.crewLatLngs = latlngs;
@@ -374,8 +379,9 @@
   }
 
   // Polygons (hazard zones, the service area): a style by index, an optional tooltip text.
-  function zones(d) {
+  function zones(d, attribution) {
     return L.geoJSON(d.geojson, {
+      attribution: d.attribution || attribution,
       interactive: d.interactive,
       style: function (feature) {
         return d.styles[feature.properties.s];
@@ -397,8 +403,9 @@
 
   // A layer that is off at first: its data is fetched from the app when it is switched on,
   // once; the page does not carry it.
-  function lazy(factory, url) {
-    var group = L.layerGroup();
+  function lazy(factory, url, attribution) {
+    // The credit for the layer's data shows while the layer does.
+    var group = L.layerGroup([], { attribution: attribution || undefined });
     var state = "empty";
     group.on("add", function () {
       if (state !== "empty") return;
