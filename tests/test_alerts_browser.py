@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service.line.notices import NoticeMessages
 from service.notifications import AlertNotice
 from service.sandbox import LinePlatformStandIn
+from service.settings import MapSettings
 from tests.utils.app import RunningApp
+from tests.utils.axe import install_axe, violations
 from tests.utils.chromium import (
     DESKTOP,
     PHONE,
@@ -36,6 +38,7 @@ from tests.utils.chromium import (
 )
 from tests.utils.database import in_transaction
 from tests.utils.resident import add_registered_resident
+from tests.utils.tiles import TileServer
 
 skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
 from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
@@ -63,6 +66,14 @@ JA, EN, FAR = "U" + "1" * 32, "U" + "2" * 32, "U" + "3" * 32
 
 
 @pytest.fixture
+def app_overrides(tiles: TileServer) -> dict[str, object]:
+    """The app's base map: the tile stand-in (the running_app fixture takes these)."""
+    tiles.up = True
+    maps = MapSettings(BASEMAP_URL=tiles.template, BASEMAP_ATTRIBUTION="テスト用タイル（合成）")
+    return {"maps": maps}
+
+
+@pytest.fixture
 def residents(
     running_app: RunningApp, standin: LinePlatformStandIn
 ) -> dict[str, tuple[float, float]]:
@@ -85,6 +96,7 @@ def residents(
 def context(chromium: Browser) -> Iterator[BrowserContext]:
     made = chromium.new_context(viewport=DESKTOP, locale="ja-JP")
     made.set_default_timeout(TIMEOUT_MS)
+    install_axe(made)
     yield made
     made.close()
 
@@ -120,6 +132,7 @@ def test_an_admin_draws_the_area_previews_the_message_and_sends_it(
     running_app: RunningApp,
     residents: dict[str, tuple[float, float]],
     standin: LinePlatformStandIn,
+    tiles: TileServer,
     context: BrowserContext,
 ) -> None:
     page = context.new_page()
@@ -129,7 +142,11 @@ def test_an_admin_draws_the_area_previews_the_message_and_sends_it(
     log_in(page, running_app, "sato", "admin")
     page.goto(running_app.url + "/crew/alerts")
     expect(page.locator(".leaflet-pm-draw")).to_be_visible()
-    screenshot(page, "alerts")
+    # The crew map's base map, its tiles allowed by the page's CSP.
+    expect(page.locator("#alert-map .leaflet-tile-loaded").first).to_be_visible()
+    expect(page.locator("#alert-map .leaflet-control-attribution")).to_contain_text(
+        "テスト用タイル"
+    )
 
     words = "北区から：給水所を開設しました。"
     page.fill("#text", words)
@@ -152,7 +169,9 @@ def test_an_admin_draws_the_area_previews_the_message_and_sends_it(
     expect(page.locator(".leaflet-overlay-pane path")).to_have_count(3)  # ward, area, drawing
     send = page.locator("#send-form button[type=submit]")
     expect(send).to_have_text("2人に送信する Send to 2 residents")
-    screenshot(page, "alerts-preview")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "desktop", "alerts-preview")
+    assert violations(page) == []
 
     # Changed after the preview: no sending what was not previewed.
     page.fill("#text", words + "（訂正）")
@@ -166,7 +185,10 @@ def test_an_admin_draws_the_area_previews_the_message_and_sends_it(
     assert sorted(d.to for d in delivered) == sorted([JA, EN])
     assert "（訂正）" in delivered[0].messages[0]["text"]
     assert problems == [], problems
-    assert [u for u in requested if not u.startswith((running_app.url, "data:"))] == []
+    # Everything from the app, but the tiles: from the configured tile server only.
+    tile_host = tiles.template.split("/tiles/")[0] + "/tiles/"
+    assert [u for u in requested if not u.startswith((running_app.url, tile_host, "data:"))] == []
+    assert any(u.startswith(tile_host) for u in requested)
 
 
 def test_a_circle_by_a_click_and_hazard_zones_by_name(
@@ -194,7 +216,9 @@ def test_a_circle_by_a_click_and_hazard_zones_by_name(
     expect(page.locator("#nobody")).to_be_visible()
     expect(page.locator("#send-form")).to_have_count(0)
     expect(_bubble(page, "ja")).to_contain_text("断水のお知らせ")  # the text, all the same
-    screenshot(page, "alerts-nobody")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "desktop", "alerts-nobody")
+    assert violations(page) == []
     assert problems == [], problems
 
 
@@ -203,13 +227,13 @@ def test_the_alert_page_on_a_phone(
 ) -> None:
     context = chromium.new_context(viewport=PHONE, locale="ja-JP", is_mobile=True, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
+    install_axe(context)
     try:
         page = context.new_page()
         problems = watch(page)
         log_in(page, running_app, "sato", "admin")
         page.goto(running_app.url + "/crew/alerts")
         assert overflow(page) == 0
-        screenshot(page, "alerts")
         page.fill("#text", "避難所を開設しました")
         page.check("input[name=area_kind][value=circle]")
         page.click("#use-centre")  # the map's centre, without aiming a finger
@@ -220,7 +244,9 @@ def test_the_alert_page_on_a_phone(
         reach = page.locator("#reach").bounding_box()
         assert reach is not None and reach["y"] < PHONE["height"]
         assert overflow(page) == 0
-        screenshot(page, "alerts-preview")
+        page.wait_for_load_state("networkidle")
+        screenshot(page, "phone", "alerts-preview")
+        assert violations(page) == []
         assert problems == [], problems
     finally:
         context.close()

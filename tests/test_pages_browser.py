@@ -21,12 +21,19 @@ from service.sandbox import LinePlatformStandIn
 from service.settings import DataSettings, MapSettings
 from tests.utils.app import RunningApp, make_settings
 from tests.utils.axe import install_axe, violations
-from tests.utils.chromium import TIMEOUT_MS, console_error, off_loop, skip_without_chromium
+from tests.utils.chromium import (
+    SIZES,
+    TIMEOUT_MS,
+    console_error,
+    off_loop,
+    screenshot,
+    skip_without_chromium,
+)
 from tests.utils.crew import PASSWORD, add_ready_account
 from tests.utils.database import in_transaction
 from tests.utils.photos import jpeg
 from tests.utils.servers import serve
-from tests.utils.tiles import TileServer, tile_server
+from tests.utils.tiles import TileServer
 
 skip_without_chromium()  # the whole module, saying why, without Chromium or Playwright
 from playwright.sync_api import (  # noqa: E402 (only once the skips above have passed)
@@ -38,8 +45,6 @@ from playwright.sync_api import (  # noqa: E402 (only once the skips above have 
     expect,
 )
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / ".data" / "screenshots"
-SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 RESIDENT = "U" + "c" * 32
 # Places in Kita-ku (synthetic reports at real stations), with the address a phone would give.
 PLACES = [
@@ -48,12 +53,6 @@ PLACES = [
     ("mirror_sign", 139.7607, 35.7381, "東京都北区田端1丁目"),
     ("graffiti", 139.7203, 35.7600, "東京都北区十条仲原1丁目"),
 ]
-
-
-@pytest.fixture(scope="module")
-def tiles() -> Iterator[TileServer]:
-    with tile_server() as server:
-        yield server
 
 
 def _app(kita_url: str, standin_url: str, tmp_path: Path, maps: MapSettings) -> RunningApp:
@@ -135,12 +134,6 @@ def _map_frame(page: Page) -> Frame:
     return frame
 
 
-def _shoot(page: Page, size: str, name: str) -> None:
-    folder = SCREENSHOTS / size
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_every_page_is_accessible_fits_the_screen_and_is_saved(
     tiled_app: RunningApp, tiles: TileServer, chromium: Browser, size: str
@@ -162,7 +155,7 @@ def test_every_page_is_accessible_fits_the_screen_and_is_saved(
                 frame = _map_frame(page)
                 frame.wait_for_selector(".leaflet-tile-loaded")
             page.wait_for_load_state("networkidle")
-            _shoot(page, size, name)
+            screenshot(page, size, name)
             found[name] = violations(page)
 
         check("shelters-public", "/shelters")
@@ -216,7 +209,7 @@ def _popup_stays_in_view(page: Page, size: str) -> None:
         }"""
     )
     assert min(inside) >= 0, inside
-    _shoot(page, size, "map-popup")
+    screenshot(page, size, "map-popup")
     expect(popup.locator("a", has_text="案件を開く")).to_be_visible()
 
 
@@ -234,7 +227,7 @@ def test_without_tiles_the_map_says_so_and_still_shows_the_cases(
         expect(frame.locator(".crew-notice")).to_contain_text("背景地図を読み込めませんでした")
         expect(frame.locator(".crew-badge").first).to_be_visible()
         expect(frame.locator(".leaflet-overlay-pane canvas")).to_be_visible()  # the boundary
-        _shoot(page, "desktop", "map-without-tiles")
+        screenshot(page, "desktop", "map-without-tiles")
     finally:
         context.close()
 

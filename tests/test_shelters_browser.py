@@ -16,6 +16,7 @@ from gis import shelter_status
 from gis.hazards import ShelterHazard
 from gis.shelter_status import ShelterStatus
 from tests.utils.app import RunningApp
+from tests.utils.axe import install_axe, violations
 from tests.utils.chromium import (
     DESKTOP,
     PHONE,
@@ -61,12 +62,18 @@ def disaster(running_app: RunningApp) -> RunningApp:
     return running_app
 
 
+def _size_name(size: ViewportSize) -> str:
+    return "phone" if size == PHONE else "desktop"
+
+
 def _context(chromium: Browser, size: ViewportSize, *, script: bool = True) -> BrowserContext:
     phone = size == PHONE
     made = chromium.new_context(
         viewport=size, locale="ja-JP", java_script_enabled=script, is_mobile=phone, has_touch=phone
     )
     made.set_default_timeout(TIMEOUT_MS)
+    if script:  # axe-core is a script: it checks the pages where scripts run
+        install_axe(made)
     return made
 
 
@@ -99,7 +106,7 @@ def test_a_resident_finds_the_open_shelters_of_a_town_without_javascript(
     page.goto(disaster.url + "/shelters")
     assert overflow(page) == 0
     expect(page.locator("#towns")).to_have_attribute("open", "")
-    screenshot(page, "shelters-public")
+    screenshot(page, _size_name(size), "shelters-public-index")
 
     with page.expect_navigation():
         page.locator("#towns a", has_text="中十条").click()
@@ -111,7 +118,7 @@ def test_a_resident_finds_the_open_shelters_of_a_town_without_javascript(
     assert first is not None and first["y"] < size["height"]
     expect(page.locator("ul.towns.nearby a").first).to_be_visible()
     assert overflow(page) == 0
-    screenshot(page, "shelters-public-town")
+    screenshot(page, _size_name(size), "shelters-public-town")
 
     with page.expect_navigation():
         page.click("#open-only")
@@ -132,10 +139,15 @@ def test_an_admin_works_the_board_and_ends_the_disaster_at_the_bottom(
     disaster: RunningApp, page: Page, size: ViewportSize
 ) -> None:
     problems = watch(page)
+    # The public page's town view and open-only view, checked by axe-core (scripts on here).
+    page.goto(disaster.url + "/shelters?town=%E4%B8%AD%E5%8D%81%E6%9D%A1&open=1")
+    expect(page.locator("ul.sites .site-name")).to_have_text(["旧十条台小学校"])
+    assert violations(page) == []
     log_in(page, disaster, "suzuki", "admin")
     page.goto(disaster.url + "/crew/shelters")
     assert overflow(page) == 0  # the sites are cards on a phone, not a wide table
-    screenshot(page, "shelters-board")
+    screenshot(page, _size_name(size), "shelters-board")
+    assert violations(page) == []
     # The end of the disaster is not at the top: folded, after the sites and their form.
     end = page.locator("#end-form button[type=submit]")
     expect(end).to_be_hidden()
@@ -156,7 +168,7 @@ def test_an_admin_works_the_board_and_ends_the_disaster_at_the_bottom(
     expect(page.locator(f"#site-{FUREAI} .shelter-badge")).to_contain_text("開設中")
     expect(page.locator("#sites tbody tr")).to_have_count(3)
     assert overflow(page) == 0
-    screenshot(page, "shelters-board-town")
+    screenshot(page, _size_name(size), "shelters-board-town")
 
     # The end: unfolded, refused by the browser until confirmed, then everything cleared.
     page.locator("#end > summary").click()
@@ -167,7 +179,8 @@ def test_an_admin_works_the_board_and_ends_the_disaster_at_the_bottom(
     )
     assert len(_statuses(disaster)) == 4
     page.check("#end-form input[name=confirm]")
-    screenshot(page, "shelters-board-end")
+    screenshot(page, _size_name(size), "shelters-board-end")
+    assert violations(page) == []
     with page.expect_navigation():
         end.click()
     expect(page.locator("#declared")).to_contain_text("なし（平常時）")
@@ -191,7 +204,7 @@ def test_the_board_is_a_crew_members_to_read_without_javascript(
         expect(page.locator("#status-form")).to_have_count(0)  # crew members only read
         expect(page.locator("#end")).to_have_count(0)
         assert overflow(page) == 0
-        screenshot(page, "shelters-board-crew-open")
+        screenshot(page, "phone", "shelters-board-crew-open")
     finally:
         context.close()
     assert db(disaster, "SELECT count(*) AS n FROM shelter_status")[0].n == 3

@@ -147,6 +147,32 @@ async def _area(
     raise alerts.AlertError(f"choose an area: one of {', '.join(AREA_KINDS)}")
 
 
+def _drawing_words() -> dict[str, dict[str, str]]:
+    """The drawing tools' words (Leaflet-Geoman's translation keys), for the tools the page
+    offers: from the vocabulary, Japanese with English."""
+
+    return {
+        "tooltips": {
+            "firstVertex": both("Click to place the first corner").plain(),
+            "continueLine": both("Click to place the next corner").plain(),
+            "finishPoly": both("Click the first corner to finish").plain(),
+            "finishRect": both("Click to finish the rectangle").plain(),
+        },
+        "actions": {
+            "finish": both("Finish").plain(),
+            "cancel": both("Cancel").plain(),
+            "removeLastVertex": both("Remove the last corner").plain(),
+        },
+        "buttonTitles": {
+            "drawPolyButton": both("Draw a polygon").plain(),
+            "drawRectButton": both("Draw a rectangle").plain(),
+            "editButton": both("Move the corners").plain(),
+            "dragButton": both("Move a shape").plain(),
+            "deleteButton": both("Remove a shape").plain(),
+        },
+    }
+
+
 def _credits(form: AlertForm, preview: Preview | None) -> list[str]:
     """Whose data the map shows: the boundary's, and the zones' when they are the area."""
     credits = data_credits()
@@ -233,6 +259,7 @@ async def _page(
     map_data = {
         "basemaps": [basemap_spec(basemap) for basemap in maps],
         "credits": _credits(form, preview),
+        "tools": _drawing_words(),
         "boundary": boundary,
         "drawn": _drawn(form),
         "circle": _circle(form),

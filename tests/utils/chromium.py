@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 CHROMIUM = Path(os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium"))
-# Where the browser tests leave their screenshots, to be looked at after a run (not committed).
+# Where the browser tests leave their screenshots, one folder per size, to be looked at after
+# a run (not committed).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
-# The two sizes every page is looked at in: a desktop and a phone.
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
+# The two sizes every page is looked at in, by the name of their folder: (width, height).
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+DESKTOP: ViewportSize = {"width": SIZES["desktop"][0], "height": SIZES["desktop"][1]}
+PHONE: ViewportSize = {"width": SIZES["phone"][0], "height": SIZES["phone"][1]}
 # Headless, and quiet: without the background-networking flags Chromium calls Google
 # (updates, safe browsing, sync), which floods a closed network and the request log.
 CHROMIUM_ARGS = [
@@ -117,11 +119,11 @@ def watch(page: Page) -> list[str]:
     return problems
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save the whole page as SCREENSHOTS/<name>-<width>x<height>.png."""
-    size = page.viewport_size or DESKTOP
-    path = SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def screenshot(page: Page, size: str, name: str) -> Path:
+    """Save the whole page as SCREENSHOTS/<size>/<name>.png (size: a key of SIZES)."""
+    folder = SCREENSHOTS / size
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 

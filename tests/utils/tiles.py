@@ -1,6 +1,6 @@
 """A stand-in for a tile server (XYZ PNG tiles), served on a loopback port by the tests, so
 the base map is tested without the internet: each tile is a pale synthetic square with a
-grid, and every request is recorded."""
+grid, and every request is recorded. Its fixture (`tiles`) is loaded by conftest.py."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pytest
 from PIL import Image, ImageDraw
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -55,3 +56,10 @@ def tile_server() -> Iterator[TileServer]:
     with serve(app) as url:
         state.template = url + "/tiles/{z}/{x}/{y}.png"
         yield state
+
+
+@pytest.fixture(scope="session")
+def tiles() -> Iterator[TileServer]:
+    """The tile stand-in, up, for the session (a test that takes it down puts it back)."""
+    with tile_server() as server:
+        yield server

@@ -74,7 +74,7 @@
   if (home) map.fitBounds(home, { animate: false });
   else map.setView([35.68, 139.76], 12);
 
-  map.pm.setLang("ja");
+  map.pm.setLang("civic", data.tools, "ja");
   const drawn = L.featureGroup().addTo(map);
   map.pm.setGlobalOptions({ layerGroup: drawn, pathOptions: STYLES.drawn });
   map.pm.addControls({
@@ -87,6 +87,10 @@
     cutPolygon: false,
     rotateMode: false,
   });
+  // The tools are links with an icon only: give each its title as its name.
+  for (const button of map.getContainer().querySelectorAll(".button-container[title] > a")) {
+    button.setAttribute("aria-label", button.parentElement.title);
+  }
 
   function saveDrawn() {
     const shapes = drawn.getLayers();
