@@ -117,8 +117,9 @@ def _same_origin(urls: list[str], app: RunningApp) -> list[str]:
 
 def test_login_form_lands_on_the_crew_home(running_app: RunningApp, page: Page) -> None:
     log_in(page, running_app)
-    expect(page.locator("h1")).to_contain_text("対応中の通報")
-    expect(page.locator("header nav")).to_contain_text("tanaka")
+    expect(page.locator("h1")).to_contain_text("対応中の案件")
+    # The navigation shown at this width (a phone folds it into a menu) names who is in.
+    expect(page.locator("header nav:visible")).to_contain_text("tanaka")
 
 
 def test_map_shows_every_cluster_with_no_base_map(
@@ -177,7 +178,8 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     link = frame.locator(".leaflet-popup-content a")
     marker.click()
     expect(link).to_be_visible()
-    expect(link).to_have_text(f"詳細 Details #{road}")
+    expect(link).to_have_text("案件を開く Open the case")
+    expect(frame.locator(".leaflet-popup-content strong")).to_have_text(f"案件 No.{road}")
     expect(link).to_have_attribute("href", f"/crew/clusters/{road}")
     link.click()  # target=_top: the whole page goes, not just the map frame
     page.wait_for_url(f"{running_app.url}/crew/clusters/{road}")
@@ -188,7 +190,7 @@ def test_marker_popup_leads_to_the_cluster_page_and_a_status_change_reaches_the_
     # The POST redirects back to the same URL: wait for that load, not just for the URL.
     with page.expect_navigation():
         page.click("form[action$='/status'] button[type=submit]")
-    expect(page.locator("main p strong").first).to_have_text("対応中")
+    expect(page.locator("#case-status")).to_contain_text("対応中")
     expect(page.locator("main table tbody")).to_contain_text("crew:tanaka")
     expect(page.locator("main table tbody")).to_contain_text("本日補修します")
 

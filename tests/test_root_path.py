@@ -372,9 +372,14 @@ def test_crew_map_and_chat_in_chromium_under_the_prefix(
         frame = page.frame_locator("iframe.crew-map")
         frame.locator(f'.crew-badge[title="{category_label(prefixed.app, "graffiti")}"]').click()
         link = frame.locator(".leaflet-popup-content a")
-        expect(link).to_have_attribute("href", f"{PREFIX}/crew/clusters/{cluster_id}")
+        # The case link carries the map's filter, for the way back.
+        case = f"{PREFIX}/crew/clusters/{cluster_id}?map=category%3Dgraffiti"
+        expect(link).to_have_attribute("href", case)
         link.click()
-        page.wait_for_url(f"{prefixed.app.url}/crew/clusters/{cluster_id}")
+        page.wait_for_url(prefixed.origin + case)
+        expect(page.get_by_role("link", name="地図に戻る")).to_have_attribute(
+            "href", f"{PREFIX}/crew/map?category=graffiti"
+        )
         expect(page.locator("img").first).to_be_visible()
 
         chat = context.new_page()
