@@ -25,6 +25,7 @@ from tests.utils.chromium import (
     SIZES,
     TIMEOUT_MS,
     console_error,
+    log_in,
     off_loop,
     screenshot,
     skip_without_chromium,
@@ -117,15 +118,6 @@ def _context(chromium: Browser, size: str) -> BrowserContext:
     return context
 
 
-def _log_in(page: Page, app: RunningApp, name: str, role: str = "admin") -> None:
-    off_loop(lambda: add_ready_account(app, name, role))
-    page.goto(app.url + "/crew/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(app.url + "/crew/")
-
-
 def _map_frame(page: Page) -> Frame:
     iframe = page.wait_for_selector("iframe.crew-map")
     frame = iframe.content_frame() if iframe else None
@@ -160,7 +152,7 @@ def test_every_page_is_accessible_fits_the_screen_and_is_saved(
 
         check("shelters-public", "/shelters")
         check("login", "/crew/login")
-        _log_in(page, tiled_app, f"admin-{size}")
+        log_in(page, tiled_app, f"admin-{size}", "admin")
         check("home", "/crew/")
         check("map", "/crew/map")
         # The map fills the screen under the header and the filter bar, above the fold.
@@ -221,7 +213,7 @@ def test_without_tiles_the_map_says_so_and_still_shows_the_cases(
     context = _context(chromium, "desktop")
     try:
         page = context.new_page()
-        _log_in(page, tiled_app, "offline-crew", "crew")
+        log_in(page, tiled_app, "offline-crew")
         page.goto(tiled_app.url + "/crew/map")
         frame = _map_frame(page)
         expect(frame.locator(".crew-notice")).to_contain_text("背景地図を読み込めませんでした")
@@ -253,7 +245,7 @@ def test_the_gsi_default_with_no_internet_still_works(
         context.route("https://cyberjapandata.gsi.go.jp/**", no_internet)
         try:
             page = context.new_page()
-            _log_in(page, app, "closed-network")
+            log_in(page, app, "closed-network", "admin")
             page.goto(app.url + "/crew/map")
             frame = _map_frame(page)
             expect(frame.locator(".crew-notice")).to_contain_text("背景地図を読み込めませんでした")
