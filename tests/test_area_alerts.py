@@ -546,7 +546,7 @@ def test_the_preview_shows_the_message_in_each_language_and_nobody_cannot_be_sen
     assert "<strong>0人</strong>に届きます" in preview.text
     assert 'id="nobody"' in preview.text and "送信できません" in preview.text
     assert 'action="/crew/alerts/send"' not in preview.text
-    assert "ハザード区域: 土砂災害警戒区域" in preview.text
+    assert "災害想定区域: 土砂災害警戒区域" in preview.text
     assert list(_shown_messages(preview.text)) == ["ja"]  # the text, shown all the same
     refused = admin.post("/crew/alerts/send", data=zones)
     assert refused.status_code == 400
