@@ -297,7 +297,8 @@ def test_a_keyboard_alone_goes_from_the_login_to_a_status_change(
     try:
         page = context.new_page()
         page.goto(tiled_app.url + "/crew/login")
-        page.keyboard.type("keys")  # the name field has the focus
+        expect(page.locator("#name")).to_be_focused()  # autofocus: the keyboard starts there
+        page.keyboard.type("keys")
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORD)
         with page.expect_navigation():
