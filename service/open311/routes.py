@@ -26,6 +26,7 @@ from service.open311.formats import (
 )
 from service.open311.queries import find_requests, request_for_token
 from service.settings import Category, Settings
+from service.xmlchars import unsafe_character
 
 
 def _served_format(request: Request) -> None:
@@ -147,6 +148,8 @@ async def get_token(
 ) -> Response:
     """The service_request_id of the request filed with this token."""
     _check_jurisdiction(request.query_params, settings)
+    if (character := unsafe_character(token)) is not None:
+        raise Open311Error(400, [f"token {shown(token)} holds {character}: it is no token"])
     async with engine.connect() as conn:
         report_id = await request_for_token(conn, token)
     if report_id is None:
