@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -282,6 +284,25 @@ def test_a_key_files_at_most_its_hourly_allowance(running_app: RunningApp) -> No
     # Another system's allowance is its own.
     assert _file(_filer(running_app), other, **spot)["service_request_id"]
     assert len(_rows(running_app, "SELECT id FROM reports")) == 3
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"open311": Open311Settings(OPEN311_REQUESTS_PER_HOUR=10)}], indirect=True
+)
+def test_the_hourly_allowance_holds_under_concurrent_filings(running_app: RunningApp) -> None:
+    key = _new_key(running_app, "burst-app")
+    form = {"api_key": key, "service_code": "road", "lat": str(OJI[0]), "long": str(OJI[1])}
+    start = threading.Barrier(20)
+
+    def post(_: int) -> int:
+        with httpx.Client(base_url=_base(running_app), trust_env=False, timeout=30) as client:
+            start.wait()
+            return client.post("/requests.json", data=form).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = sorted(pool.map(post, range(20)))
+    assert statuses == [200] * 10 + [429] * 10
+    assert len(_rows(running_app, "SELECT id FROM reports")) == 10
 
 
 def test_bad_filings_are_refused_naming_each_problem(running_app: RunningApp) -> None:
