@@ -48,13 +48,15 @@ def reports_status(
 @app.command("forget")
 def reports_forget(
     days: Annotated[
-        int | None, typer.Option(help="Retention (default REPORT_RETENTION_DAYS)")
+        int | None, typer.Option(min=0, help="Retention (default REPORT_RETENTION_DAYS)")
     ] = None,
 ) -> None:
     """Unlink reporters (LINE user IDs) from reports closed longer ago than the retention."""
     settings = load_settings()
     url = database_url(settings)
-    before = datetime.now(UTC) - timedelta(days=days or settings.reports.retention_days)
+    # 0 days is a retention of its own (forget every closed report), not the default.
+    retention = settings.reports.retention_days if days is None else days
+    before = datetime.now(UTC) - timedelta(days=retention)
     done = asyncio.run(in_transaction(url, lambda conn: reports.forget_reporters(conn, before)))
     typer.echo(
         f"unlinked {done.reports} reports; deleted {done.outbox_rows} sent pushes and "
