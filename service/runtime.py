@@ -13,6 +13,7 @@ from functools import partial
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from service.db_errors import keep_errors_terse
 from service.line.context import HandlerContext
 from service.line.conversation import ReportContext
 from service.line.handlers import handle_event
@@ -48,14 +49,16 @@ async def running(
     database_url = settings.database.url
     if not database_url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
-    # hide_parameters: a database error's text goes to logs and to line_inbox.last_error,
-    # and its parameters may hold LINE user IDs and message text.
+    # hide_parameters and terse errors: a database error's text goes to logs and to
+    # line_inbox.last_error, and its parameters and details may hold LINE user IDs and
+    # message text.
     engine = create_async_engine(
         database_url,
         pool_size=settings.database.pool_size,
         pool_pre_ping=True,
         hide_parameters=True,
     )
+    keep_errors_terse(engine)
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     platform = LinePlatform(

@@ -8,6 +8,7 @@ ALERT_TOPICS, ALERT_DEFAULT_TOPICS) are checked entry by entry by `Settings.chec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cached_property
 from pathlib import Path
@@ -217,8 +218,16 @@ class CrewSettings(BaseSettings):
     # turns it off, everything else keeps it.
     cookie_secure: bool = Field(default=True, alias="CREW_COOKIE_SECURE")
     session_hours: float = Field(default=12.0, gt=0, alias="CREW_SESSION_HOURS")
+    # Failed logins for one name from one address (a typo, a guesser at one place).
     login_max_failures: int = Field(default=5, ge=1, alias="CREW_LOGIN_MAX_FAILURES")
     login_window_seconds: int = Field(default=900, ge=1, alias="CREW_LOGIN_WINDOW_SECONDS")
+    # Failed logins for one name from everywhere, which stop attempts only from addresses
+    # the account has not signed in from lately: a guesser spread over many addresses is
+    # slowed down without locking out the office.
+    login_name_max_failures: int = Field(default=50, ge=1, alias="CREW_LOGIN_NAME_MAX_FAILURES")
+    login_name_window_seconds: int = Field(
+        default=3600, ge=1, alias="CREW_LOGIN_NAME_WINDOW_SECONDS"
+    )
 
 
 DEFAULT_TOPICS = (
@@ -301,6 +310,12 @@ class ServerSettings(BaseSettings):
     # The path prefix a reverse proxy serves the app under and strips ("/civic"): links,
     # redirects and cookies then carry it.
     root_path: str = Field(default="", alias="ROOT_PATH")
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or networks,
+    # comma-separated, or "*". Empty: none, the connecting address is the client's.
+    forwarded_allow_ips: str = Field(default="", alias="FORWARDED_ALLOW_IPS")
+    # Larger request bodies get 413 before they are read (the webhook and photo uploads
+    # have limits of their own).
+    max_body_bytes: int = Field(default=1_000_000, ge=1, alias="REQUEST_MAX_BODY_BYTES")
 
     @field_validator("root_path")
     @classmethod
@@ -308,6 +323,24 @@ class ServerSettings(BaseSettings):
         if value and not re.fullmatch(r"(/[^/\s?#]+)+", value):
             raise ValueError("not a path prefix: leave it empty, or write one like /civic")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is no address or network: write e.g. 127.0.0.1,10.0.0.0/8"
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """The entries of FORWARDED_ALLOW_IPS."""
+        return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
 
     @property
     def base_url(self) -> str:

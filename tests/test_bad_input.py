@@ -1,9 +1,14 @@
-"""Input that cannot be text (NUL, other control characters, lone surrogates) is refused
+"""Bad input gets a 4xx, never a 500 or unbounded work.
+
+Input that cannot be text (NUL, other control characters, lone surrogates) is refused
 with a 4xx by every route, never a 500: each query parameter and each form field of every
 route of the served app gets such a value in turn, as a logged-in admin with a valid CSRF
 token, the other fields holding ordinary values.
 
 The Open311 answers to such input, and the XML feed's own safety, are in test_open311.py.
+
+Every route's request body has a cap (REQUEST_MAX_BODY_BYTES, or the route's own), answered
+413 before the body is read: before a login, an API key or a CSRF token is checked.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import apikeys, reports
 from service.app import create_app
+from service.settings import ServerSettings
 from tests.utils.app import RunningApp
 from tests.utils.crew import PASSWORD, Browser, logged_in
 from tests.utils.database import in_transaction
@@ -169,3 +176,39 @@ def test_no_route_answers_500_to_text_it_cannot_hold(
                 if response.status_code >= 500:
                     failures.append(f"{method} {path} {field}={bad}: {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+LIMIT = 10_000
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"server": ServerSettings(REQUEST_MAX_BODY_BYTES=LIMIT)}], indirect=True
+)
+def test_every_form_endpoint_refuses_a_body_over_the_cap_before_reading_it(
+    running_app: RunningApp,
+) -> None:
+    body = "description=" + "x" * LIMIT
+    over = {"Content-Type": "application/x-www-form-urlencoded"}
+    refused = []
+    app = create_app(running_app.settings)
+    posts = [path for method, path, _, _ in _routes(app) if method == "POST"]
+    with httpx.Client(base_url=running_app.url, trust_env=False, timeout=10) as client:
+        for template in {path for path in posts if path != "/line/webhook"}:
+            path = _concrete(template, 1)
+            answer = client.post(path, content=body, headers=over)
+            if answer.status_code != 413:
+                refused.append(f"{path}: {answer.status_code}")
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked, counted as read
+            for _ in range(LIMIT // 1000 + 1):
+                yield b"x" * 1000
+
+        for path in ("/open311/v2/requests.json", "/crew/login", "/crew/clusters/1/status"):
+            answer = client.post(path, content=chunks(), headers=over)
+            if answer.status_code != 413:
+                refused.append(f"{path} (chunked): {answer.status_code}")
+        spec = client.post("/open311/v2/requests.xml", content=body, headers=over)
+        assert b"<errors><error><code>413</code>" in spec.content
+    assert refused == []
+    # Under the cap, the same endpoints answer as ever.
+    assert httpx.get(running_app.url + "/crew/login", trust_env=False).status_code == 200

@@ -129,8 +129,9 @@ def _jpeg(store: LocalPhotoStore, key: str, thumbnail: bool) -> Response:
         data = store.get(key, thumbnail=thumbnail)
     except (KeyError, ValueError) as exc:
         raise HTTPException(404, "no such photo") from exc
-    # Photos are personal data: never kept by shared caches.
-    headers = {"Cache-Control": "private, max-age=3600"}
+    # Photos are personal data: kept by no cache, the browser's included (a shared office
+    # computer), like the crew pages.
+    headers = {"Cache-Control": "no-store"}
     return Response(data, media_type="image/jpeg", headers=headers)
 
 

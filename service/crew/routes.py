@@ -9,7 +9,7 @@ import secrets
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.crew import queries
@@ -330,6 +330,13 @@ async def home(
             "limit": CLUSTER_LIMIT,
         },
     )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_schema(request: Request, account: CrewUser) -> JSONResponse:
+    """The OpenAPI description of every route, for logged-in crews only (it lists the admin
+    routes; there is no public /openapi.json or /docs)."""
+    return JSONResponse(request.app.openapi())
 
 
 @router.get("/accounts", response_class=HTMLResponse)

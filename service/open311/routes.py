@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.exceptions import HTTPException
 
 from service import apikeys
+from service.body_limit import BodyTooLarge
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.open311.filing import file_request, notice, parse_filing
@@ -164,6 +165,8 @@ async def _fields(request: Request) -> dict[str, str]:
     try:
         async with request.form() as form:
             fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    except BodyTooLarge:
+        raise
     except HTTPException as exc:
         raise Open311Error(400, [f"the body is not a readable form: {exc.detail}"]) from exc
     return fields
