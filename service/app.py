@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = runtime.engine
             app.state.workers = runtime.inbox if inbox_workers else None
             app.state.outbox = runtime.outbox
+            app.state.photos = runtime.photos
             yield
 
     # No public /docs or /openapi.json: they would list every crew and admin route (crews

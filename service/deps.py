@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.metrics import Metrics
+from service.photos import PhotoStore
 from service.settings import Settings
 
 
@@ -36,6 +37,12 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_photos(request: Request) -> PhotoStore:
+    """The app's photo store (a folder or a bucket)."""
+    photos: PhotoStore = request.app.state.photos
+    return photos
+
+
 def get_workers(request: Request) -> Wakeable | None:
     """The in-app inbox workers, or None when they run as `civic worker` processes."""
     workers: Wakeable | None = request.app.state.workers
@@ -46,3 +53,4 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 Engine = Annotated[AsyncEngine, Depends(get_engine)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 Workers = Annotated[Wakeable | None, Depends(get_workers)]
+Photos = Annotated[PhotoStore, Depends(get_photos)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import text
@@ -22,7 +23,9 @@ from service.line.keywords import load_keywords
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.metrics import Metrics
-from service.photos import LocalPhotoStore
+from service.photo_cleanup import PhotoSweeper
+from service.photo_stores import open_photo_store
+from service.photos import PhotoStore
 from service.settings import Settings
 
 
@@ -34,6 +37,7 @@ class Runtime:
     platform: LinePlatform
     inbox: InboxWorkers
     outbox: OutboxWorkers
+    photos: PhotoStore
 
 
 @asynccontextmanager
@@ -64,11 +68,9 @@ async def running(
     platform = LinePlatform(
         settings.line, settings.line_api_url, settings.line_data_api_url, metrics=metrics
     )
+    photos = open_photo_store(settings.data, settings.objects)
     report = ReportContext(
-        engine=engine,
-        platform=platform,
-        settings=settings.reports,
-        photos=LocalPhotoStore(settings.data.photo_dir),
+        engine=engine, platform=platform, settings=settings.reports, photos=photos
     )
     context = HandlerContext(
         engine=engine,
@@ -79,11 +81,14 @@ async def running(
     )
     inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox, metrics)
     outbox = OutboxWorkers(engine, platform, settings.outbox, metrics)
+    sweeper = PhotoSweeper(engine, photos, timedelta(minutes=settings.reports.draft_minutes))
     inbox.start(inbox_workers)
     outbox.start(outbox_workers)
+    sweeper.start(1)
     try:
-        yield Runtime(engine=engine, platform=platform, inbox=inbox, outbox=outbox)
+        yield Runtime(engine=engine, platform=platform, inbox=inbox, outbox=outbox, photos=photos)
     finally:
+        await sweeper.stop()
         await inbox.stop()
         await outbox.stop()
         await platform.aclose()

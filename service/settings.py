@@ -13,7 +13,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, DirectoryPath, Field, field_validator
+from pydantic import BaseModel, DirectoryPath, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -86,11 +86,51 @@ class DataSettings(BaseSettings):
     model_config = _ENV
 
     photo_dir: Path = Field(default=PROJECT_DIR / ".data" / "photos", alias="PHOTO_DIR")
+    # Where photos are kept: a folder, or an S3-compatible bucket as s3://bucket/prefix (its
+    # endpoint and credentials in ObjectStoreSettings). Unset: the folder PHOTO_DIR.
+    photo_store: str | None = Field(default=None, alias="PHOTO_STORE")
     service_area: Path = Field(
         default=PROJECT_DIR / "hazard_maps" / "service_area.geojson", alias="SERVICE_AREA"
     )
     shelters: Path = Field(default=PROJECT_DIR / "shelters.geojson", alias="SHELTERS_FILE")
     hazard_maps: Path = Field(default=PROJECT_DIR / "hazard_maps", alias="HAZARD_MAPS_DIR")
+
+    @field_validator("photo_store")
+    @classmethod
+    def _a_folder_or_a_bucket(cls, value: str | None) -> str | None:
+        if value and "://" in value and bucket_of(value) is None:
+            raise ValueError(
+                "write a folder, or s3://bucket/prefix (bucket: 3 to 63 lowercase letters, "
+                "digits, dots and hyphens)"
+            )
+        return value or None
+
+    @property
+    def photo_location(self) -> str:
+        """PHOTO_STORE, or the folder PHOTO_DIR."""
+        return self.photo_store or str(self.photo_dir)
+
+
+_BUCKET_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
+
+
+def bucket_of(location: str) -> tuple[str, str] | None:
+    """(bucket, prefix) of an s3://bucket/prefix location (the prefix without slashes at
+    its ends, "" for none); None for anything else."""
+    found = _BUCKET_URL.fullmatch(location)
+    return None if found is None else (found.group(1), (found.group(2) or "").strip("/"))
+
+
+class ObjectStoreSettings(BaseSettings):
+    """An S3-compatible object store, for PHOTO_STORE=s3://…: the standard AWS variables.
+    Unset ones are left to boto3's own chain (~/.aws, an instance's role)."""
+
+    model_config = _ENV
+
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
+    secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
+    region: str | None = Field(default=None, alias="AWS_REGION")
 
 
 class AnswerSettings(BaseSettings):
@@ -356,6 +396,7 @@ class Settings(BaseModel):
     line: LineSettings
     inbox: InboxSettings
     data: DataSettings
+    objects: ObjectStoreSettings
     answer: AnswerSettings
     reports: ReportSettings
     outbox: OutboxSettings
@@ -374,6 +415,7 @@ class Settings(BaseModel):
             line=LineSettings(),
             inbox=InboxSettings(),
             data=DataSettings(),
+            objects=ObjectStoreSettings(),
             answer=AnswerSettings(),
             reports=ReportSettings(),
             outbox=OutboxSettings(),

@@ -23,7 +23,12 @@ from tests.utils.database import copy_database
 from tests.utils.servers import serve
 
 # Fixtures that several test modules use, each beside the helpers it serves.
-pytest_plugins = ["tests.utils.chromium", "tests.utils.crew", "tests.utils.sandbox"]
+pytest_plugins = [
+    "tests.utils.chromium",
+    "tests.utils.crew",
+    "tests.utils.objectstore",
+    "tests.utils.sandbox",
+]
 
 # The SDK's aiohttp client honours proxy variables; our servers are on loopback.
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
