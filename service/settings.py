@@ -94,6 +94,11 @@ class DataSettings(BaseSettings):
     )
     shelters: Path = Field(default=PROJECT_DIR / "shelters.geojson", alias="SHELTERS_FILE")
     hazard_maps: Path = Field(default=PROJECT_DIR / "hazard_maps", alias="HAZARD_MAPS_DIR")
+    # A facility file that would retire more than this share of a city's rows of its list
+    # is refused (`civic load facilities --allow-retire` loads it anyway).
+    facility_retire_max_share: float = Field(
+        default=0.2, ge=0, le=1, alias="FACILITY_RETIRE_MAX_SHARE"
+    )
 
     @field_validator("photo_store")
     @classmethod
