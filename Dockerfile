@@ -14,7 +14,9 @@ COPY pyproject.toml README.md ./
 COPY gis gis
 COPY service service
 COPY --from=assets /build/service/crew/static/vendor service/crew/static/vendor
-RUN pip install --no-cache-dir .
+# The message catalogs are compiled where the package is installed (from /, so that the
+# installed package is the one imported).
+RUN pip install --no-cache-dir . && cd / && python -m service.vocabulary.build compile
 COPY shelters.geojson ./
 COPY hazard_maps hazard_maps
 ENV SHELTERS_FILE=/app/shelters.geojson HAZARD_MAPS_DIR=/app/hazard_maps \

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint lock bench postgis node assets chromium setup clean
+.PHONY: run test lint lock bench postgis node assets chromium setup messages catalogs clean
 
 run: setup
 	$(BIN)/civic dev --port $(PORT)
@@ -21,7 +21,13 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
-setup: postgis $(VENV)/.installed assets
+setup: postgis $(VENV)/.installed assets catalogs
+
+# Every word a person reads is in the gettext catalogs (service/vocabulary/locale/): after
+# changing a message in the code or a template, `make messages` extracts the messages and
+# updates every language's .po for its translator.
+messages: $(VENV)/.installed
+	$(BIN)/python -m service.vocabulary.build update
 
 # Python packages, in a virtualenv of the project's own, at the versions of requirements.lock
 # (hash-checked, build backend included); then the project itself, resolving nothing more.
@@ -57,6 +63,12 @@ postgis:
 	  echo "(or set DATABASE_URL to a PostgreSQL database that has PostGIS)"; exit 1; fi; \
 	echo "installing $$pkg"; \
 	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$pkg
+
+# The compiled catalogs (.mo, not committed), rebuilt when their .po changes.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard service/vocabulary/locale/*/LC_MESSAGES/messages.po))
+catalogs: $(CATALOGS)
+service/vocabulary/locale/%/LC_MESSAGES/messages.mo: service/vocabulary/locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/python -m service.vocabulary.build compile $*
 
 # Node.js and npm from the system's packages, for the crew map's front-end assets.
 node:

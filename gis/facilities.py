@@ -1,7 +1,7 @@
 """The facility vocabulary: the standard open datasets a facility comes from, the categories
-residents ask for, how a facility is categorised, and the categories' labels.
+residents ask for, and how a facility is categorised.
 
-Labels are short enough for a chat's quick reply (at most 20 characters).
+The codes only: the categories' labels are in service/vocabulary/.
 """
 
 from __future__ import annotations
@@ -33,27 +33,6 @@ class FacilityCategory(StrEnum):
     SPORTS = "sports"
     PARK = "park"
     OTHER = "other"
-
-
-_CATEGORY_LABELS: Mapping[FacilityCategory, tuple[str, str]] = {
-    FacilityCategory.AED: ("AED", "AED"),
-    FacilityCategory.HOSPITAL: ("病院", "Hospital"),
-    FacilityCategory.CLINIC: ("診療所・クリニック", "Clinic"),
-    FacilityCategory.LIBRARY: ("図書館", "Library"),
-    FacilityCategory.WARD_OFFICE: ("役所・出張所", "Ward / city office"),
-    FacilityCategory.COMMUNITY_CENTRE: ("区民センター・集会施設", "Community centre"),
-    FacilityCategory.HEALTH_CENTRE: ("保健所・保健センター", "Health centre"),
-    FacilityCategory.CHILDREN: ("児童館", "Children's centre"),
-    FacilityCategory.SPORTS: ("体育館・スポーツ施設", "Sports facility"),
-    FacilityCategory.PARK: ("公園", "Park"),
-    FacilityCategory.OTHER: ("その他の施設", "Other facility"),
-}
-
-
-def category_label(category: FacilityCategory, lang: str) -> str:
-    """The category's name in Japanese, or in English for "en" (at most 20 characters)."""
-    ja, en = _CATEGORY_LABELS[category]
-    return en if lang == "en" else ja
 
 
 DATASET_NAMES: Mapping[Dataset, str] = {

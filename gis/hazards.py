@@ -1,7 +1,7 @@
-"""The hazard vocabulary: zone layers, the GSI shelter flags, official codelists, labels.
+"""The hazard vocabulary: zone layers, the GSI shelter flags, official codelists.
 
-Labels are short enough for a chat message. Japanese wording follows the official terms;
-English is plain.
+The codes only: what people read of them is in service/vocabulary/ (the codelists' own
+Japanese and English terms below are data, stored with the zones they describe).
 """
 
 from __future__ import annotations
@@ -47,25 +47,6 @@ GSI_FLAG_COLUMNS: dict[str, ShelterHazard] = {
     "火山現象": ShelterHazard.VOLCANO,
 }
 
-_SHELTER_HAZARD_LABELS: dict[ShelterHazard, tuple[str, str]] = {
-    ShelterHazard.FLOOD: ("洪水", "Flood"),
-    ShelterHazard.LANDSLIDE: ("土砂災害", "Landslide"),
-    ShelterHazard.STORM_SURGE: ("高潮", "Storm surge"),
-    ShelterHazard.EARTHQUAKE: ("地震", "Earthquake"),
-    ShelterHazard.TSUNAMI: ("津波", "Tsunami"),
-    ShelterHazard.LARGE_FIRE: ("大規模な火事", "Large fire"),
-    ShelterHazard.INLAND_FLOOD: ("内水氾濫", "Inland flooding"),
-    ShelterHazard.VOLCANO: ("火山", "Volcano"),
-}
-
-_HAZARD_KIND_LABELS: dict[HazardKind, tuple[str, str]] = {
-    HazardKind.FLOOD: ("洪水浸水想定区域", "flood inundation zone"),
-    HazardKind.LANDSLIDE: ("土砂災害警戒区域", "landslide warning zone"),
-    HazardKind.TSUNAMI: ("津波浸水想定区域", "tsunami inundation zone"),
-    HazardKind.STORM_SURGE: ("高潮浸水想定区域", "storm surge inundation zone"),
-    HazardKind.INLAND_FLOOD: ("内水浸水想定区域", "inland flooding zone"),
-}
-
 _SHELTER_HAZARD_FOR: dict[HazardKind, ShelterHazard] = {
     HazardKind.FLOOD: ShelterHazard.FLOOD,
     HazardKind.LANDSLIDE: ShelterHazard.LANDSLIDE,
@@ -73,23 +54,6 @@ _SHELTER_HAZARD_FOR: dict[HazardKind, ShelterHazard] = {
     HazardKind.STORM_SURGE: ShelterHazard.STORM_SURGE,
     HazardKind.INLAND_FLOOD: ShelterHazard.INLAND_FLOOD,
 }
-
-_LANGS = ("ja", "en")
-
-
-def label(hazard: ShelterHazard | HazardKind, lang: str) -> str:
-    """Short label of a shelter flag (洪水 / Flood) or a zone layer (洪水浸水想定区域).
-
-    `lang` is "ja" or "en"; anything else raises ValueError.
-    """
-    if lang not in _LANGS:
-        raise ValueError(f"unsupported language {lang!r}: expected 'ja' or 'en'")
-    # Dispatch on the enum class: the two enums share values ("flood" == "flood").
-    if isinstance(hazard, ShelterHazard):
-        labels = _SHELTER_HAZARD_LABELS[hazard]
-    else:
-        labels = _HAZARD_KIND_LABELS[hazard]
-    return labels[_LANGS.index(lang)]
 
 
 def shelter_hazard_for(kind: HazardKind) -> ShelterHazard:

@@ -1,10 +1,11 @@
 """Area alerts: a message to the residents whose registered spot lies inside an area and who
-chose the alert's topic, queued in the durable outbox as multicast batches.
+chose the alert's topic, queued in the durable outbox as multicast batches of a notice
+(service.notifications), rendered in the residents' languages when sent.
 
 The area is a GeoJSON file (or an upload), a loaded hazard layer (the union of its zones) or
 a circle (a geodesic buffer). The alert row and its batches are written in the caller's
 transaction: either the whole alert is queued or none of it. Who is still following and
-still wants the topic is checked again when each batch is sent (service.line.outbox).
+still wants the topic is checked again when each batch is sent (by the LINE outbox).
 `civic alert` and the crew page (service.crew.alerts) use this module.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gis.crs import looks_like_japan
 from gis.sources.errors import SourceError
 from gis.sources.geojson import POLYGONAL, as_multipolygon, read_features
-from service.line.area_messages import alert_message
-from service.line.messages import Lang, language_of
+from service.notifications import AlertNotice, queue_batches
 from service.settings import AlertSettings, Category
-from service.tables import alerts, line_outbox
+from service.tables import alerts
+from service.vocabulary import Lang, language_of
 
 # A circle wider than this is almost certainly a typo (metres for kilometres).
 MAX_CIRCLE_METRES = 50_000.0
@@ -202,7 +202,7 @@ _RECIPIENTS = text("""
 
 
 async def _recipients(conn: AsyncConnection, area: AlertArea, topic: str) -> dict[Lang, list[str]]:
-    """Recipients by reply language (one message per language)."""
+    """Recipients by their language now (one batch per language, as a rule)."""
     rows = await conn.execute(_RECIPIENTS, {"topic": topic, "area": area.geometry.wkb})
     by_lang: dict[Lang, list[str]] = {}
     for row in rows:
@@ -241,7 +241,7 @@ async def queue_alert(
 ) -> Queued:
     """Record the alert and queue its multicast batches (at most ALERT_BATCH_SIZE residents
     each) in `conn`'s transaction. Wake the outbox after the commit."""
-    category = check_topic(settings, topic)
+    check_topic(settings, topic)
     message = check_text(message)
     batches = _batches(await _recipients(conn, area, topic), settings.batch_size)
     reach = _reach(batches)
@@ -258,18 +258,13 @@ async def queue_alert(
         )
         .returning(alerts.c.id)
     )
-    rows = [
-        {
-            "recipients": users,
-            "alert_id": alert_id,
-            "messages": [alert_message(category, message, lang)],
-            "retry_key": uuid.uuid4(),
-            "reason": f"alert {alert_id}: {topic}",
-        }
-        for lang, users in batches
-    ]
-    if rows:
-        await conn.execute(insert(line_outbox), rows)
+    await queue_batches(
+        conn,
+        AlertNotice(topic, message),
+        batches,
+        alert_id=int(alert_id),
+        reason=f"alert {alert_id}: {topic}",
+    )
     return Queued(int(alert_id), reach)
 
 

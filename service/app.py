@@ -26,6 +26,7 @@ from service.open311.routes import router as open311_router
 from service.runtime import running
 from service.settings import SANDBOX_PATH, Settings
 from service.templating import CREW_TEMPLATES, PUBLIC_TEMPLATES, build_templates
+from service.vocabulary import check_compiled
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     In sandbox mode (no LINE credentials) the app also serves the LINE platform stand-in
     under /sandbox/line and talks to it over HTTP, exactly as it would talk to LINE. Raises
-    SettingsError, naming the variable and the entry, for a list setting it cannot run with.
+    SettingsError, naming the variable and the entry, for a list setting it cannot run with,
+    and CatalogsNotCompiled, saying how to compile them, when a language's catalog is missing.
     """
     if not settings.database.url:
         raise ValueError("settings.database.url is required (the `civic` command sets it)")
     settings.check()
+    check_compiled()
 
     # This app's own counters: never the global registry, as one process may hold several apps.
     metrics = Metrics()

@@ -16,10 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gis import shelter_status
-from gis.hazards import ShelterHazard, label
+from gis.hazards import ShelterHazard
 from gis.shelter_status import ShelterStatus, SiteStatus
 from service.deps import Engine
-from service.line.messages import status_label
 from service.localtime import JST, when
 from service.templating import render
 
@@ -37,10 +36,6 @@ _PAGE_CSP = (
 )
 # Open, then full, then closed, then sites without a status.
 _ORDER = {ShelterStatus.OPEN: 0, ShelterStatus.FULL: 1, ShelterStatus.CLOSED: 2, None: 3}
-
-
-def _hazard_labels(hazards: frozenset[ShelterHazard]) -> list[tuple[str, str]]:
-    return [(label(h, "ja"), label(h, "en")) for h in ShelterHazard if h in hazards]
 
 
 def _map_url(site: SiteStatus) -> str:
@@ -64,10 +59,8 @@ async def shelters_page(request: Request, engine: Engine) -> HTMLResponse:
         {
             "name": site.name,
             "address": site.address,
-            "hazards": _hazard_labels(site.hazards),
-            "status": site.status.value if site.status else "",
-            "status_ja": status_label(site.status, "ja") if site.status else "",
-            "status_en": status_label(site.status, "en") if site.status else "",
+            "hazards": [h for h in ShelterHazard if h in site.hazards],
+            "status": site.status,
             "note": site.note,
             "updated": when(site.updated_at),
             "map_url": _map_url(site),
@@ -82,7 +75,8 @@ async def shelters_page(request: Request, engine: Engine) -> HTMLResponse:
         request,
         "shelters_public.html",
         {
-            "declared": (label(active, "ja"), label(active, "en")) if active else None,
+            "declared": active,
+            "statuses": list(ShelterStatus),
             "declared_at": when(declared.declared_at) if declared else "",
             "sites": listed,
             "counts": counts,

@@ -1,13 +1,12 @@
 """The report workflow: submit (joining a duplicate's cluster), change status, notify.
 
 Crew pages, the LINE conversation and the Open311 API all go through these functions, so a
-status change always records an event and always queues the residents' notifications in
-the same transaction.
+status change always records an event and always queues the residents' notices (what to
+tell whom, service.notifications) in the same transaction.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.clusters import CLOSED_STATUSES, STATUSES, nearest_open_cluster, refresh_cluster
 from gis.tables import cluster_events, report_clusters, report_photos, reports
-from service.line.messages import Lang, language_of
-from service.line.report_messages import status_notice
-from service.settings import ReportSettings
-from service.tables import line_outbox
+from service.notifications import Recipient, StatusNotice, queue_pushes
+from service.vocabulary import DEFAULT, Lang, language_of
 
 
 class WorkflowError(ValueError):
@@ -39,7 +36,7 @@ class NewReport:
     description: str = ""
     photo_keys: Sequence[str] = ()
     line_user_id: str | None = None
-    language: Lang = "ja"
+    language: Lang = DEFAULT.code
     source: str = "line"
 
 
@@ -149,9 +146,8 @@ async def change_status(
     *,
     actor: str,
     note: str = "",
-    settings: ReportSettings,
 ) -> int:
-    """Set a cluster's status, record who/when/why, and queue a push to every resident who
+    """Set a cluster's status, record who/when/why, and queue a notice to every resident who
     reported it (except those who blocked the account). Returns how many were queued."""
     if status not in STATUSES:
         raise WorkflowError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
@@ -168,25 +164,16 @@ async def change_status(
     await conn.execute(
         insert(cluster_events).values(cluster_id=cluster_id, status=status, actor=actor, note=note)
     )
-    followers = (await conn.execute(_FOLLOWERS, {"cluster": cluster_id})).all()
-    rows = [
-        {
-            "line_user_id": row.line_user_id,
-            "messages": status_notice(
-                row.report_id,
-                settings.category(category),
-                status,
-                note,
-                language_of(row.language),
-            ),
-            "retry_key": uuid.uuid4(),
-            "reason": f"cluster {cluster_id}: {status}",
-        }
+    followers = await conn.execute(_FOLLOWERS, {"cluster": cluster_id})
+    # Each resident is told the number of their own report.
+    pushes = [
+        (
+            Recipient(row.line_user_id, language_of(row.language)),
+            StatusNotice(row.report_id, category, status, note),
+        )
         for row in followers
     ]
-    if rows:
-        await conn.execute(insert(line_outbox), rows)
-    return len(rows)
+    return await queue_pushes(conn, pushes, reason=f"cluster {cluster_id}: {status}")
 
 
 @dataclass(frozen=True)

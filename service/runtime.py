@@ -20,6 +20,7 @@ from service.line.conversation import ReportContext
 from service.line.handlers import handle_event
 from service.line.inbox import InboxWorkers
 from service.line.keywords import load_keywords
+from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.metrics import Metrics
@@ -80,7 +81,8 @@ async def running(
         keywords=load_keywords(settings.answer.keyword_answers),
     )
     inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox, metrics)
-    outbox = OutboxWorkers(engine, platform, settings.outbox, metrics)
+    notices = NoticeMessages(settings.reports, settings.alerts)
+    outbox = OutboxWorkers(engine, platform, settings.outbox, notices, metrics)
     sweeper = PhotoSweeper(engine, photos, timedelta(minutes=settings.reports.draft_minutes))
     inbox.start(inbox_workers)
     outbox.start(outbox_workers)

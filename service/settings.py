@@ -155,15 +155,12 @@ class AnswerSettings(BaseSettings):
 
 
 class Category(BaseModel):
-    """A report category: a stable code, and labels for the chat (at most 20 characters)."""
+    """A report category or alert topic: a stable code, and the city's labels for the chat
+    (at most 20 characters), shown through the vocabulary's `label`."""
 
     code: str
     label_ja: str = Field(max_length=20)
     label_en: str = Field(max_length=20)
-
-    def label(self, lang: str) -> str:
-        """The label in `lang` ("ja" or "en")."""
-        return self.label_ja if lang == "ja" else self.label_en
 
 
 class SettingsError(ValueError):

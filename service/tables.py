@@ -77,8 +77,10 @@ report_drafts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Pushes to residents, committed with the change that causes them and sent by a worker:
-# never lost if the process dies, never sent twice thanks to the LINE retry key.
+# Notices to residents (service/notifications.py), committed with the change that causes
+# them and sent by a worker: never lost if the process dies, never sent twice thanks to the
+# LINE retry key. A row holds what to tell (kind, params), never a LINE message: the worker
+# renders it in each recipient's language when it sends it.
 line_outbox = Table(
     "line_outbox",
     metadata,
@@ -87,7 +89,13 @@ line_outbox = Table(
     Column("line_user_id", Text),
     Column("recipients", ARRAY(Text)),
     Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
-    Column("messages", JSONB, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    # The language for a recipient with none on record when the row is sent.
+    Column("language", Text, nullable=False),
+    # Recipients of a batch already sent to: a batch goes out as one multicast per language,
+    # and a retry sends only to the others.
+    Column("sent_to", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("retry_key", UUID(as_uuid=True), nullable=False),
     Column("reason", Text, nullable=False),
     Column("status", Text, nullable=False, server_default=text("'pending'")),

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from service.settings import Settings
+from service.vocabulary import pages
 
 SERVICE_DIR = Path(__file__).resolve().parent
 CREW_TEMPLATES = SERVICE_DIR / "crew" / "templates"
@@ -31,11 +32,13 @@ PUBLIC_TEMPLATES = SERVICE_DIR / "templates"
 
 def build_environment(settings: Settings, folders: Sequence[Path]) -> jinja2.Environment:
     """The Jinja environment of every page: `TEMPLATE_DIR` (when set) before `folders`,
-    autoescaped. The one place the environment is made, so anything every page needs (an
-    extension, a global) is added here."""
+    autoescaped, with the vocabulary (Jinja's i18n extension and `both`, see
+    service/vocabulary/pages.py). The one place the environment is made, so anything every
+    page needs (an extension, a global) is added here."""
     searched = [*([settings.pages.template_dir] if settings.pages.template_dir else []), *folders]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(searched), autoescape=True)
     env.globals["url_for"] = _url_for
+    pages.install(env)
     return env
 
 

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from service import alerts, sandbox
 from service.cli import app as cli_app
 from service.line.area_messages import CONSENT_VERSION, alert_message
+from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.sandbox import LinePlatformStandIn, WebhookSender
@@ -236,7 +237,9 @@ async def test_an_alert_reaches_exactly_the_residents_inside_who_chose_the_topic
     standin.fail_next("multicast", 500, accepted=True)  # accepted, then retried: 409
     platform = LinePlatform(settings.line, settings.line_api_url, settings.line_data_api_url)
     try:
-        workers = OutboxWorkers(engine, platform, OutboxSettings(OUTBOX_RETRY_BASE_SECONDS=0))
+        notices = NoticeMessages(settings.reports, settings.alerts)
+        outbox = OutboxSettings(OUTBOX_RETRY_BASE_SECONDS=0)
+        workers = OutboxWorkers(engine, platform, outbox, notices)
         assert await workers.drain() == 5
     finally:
         await platform.aclose()

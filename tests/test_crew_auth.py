@@ -24,7 +24,7 @@ from service.crew.auth import (
     authenticate,
     create_account,
 )
-from service.settings import CrewSettings, ReportSettings, ServerSettings
+from service.settings import CrewSettings, ServerSettings
 from tests.utils.app import RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import PASSWORD, Browser, add_ready_account
@@ -98,9 +98,7 @@ def test_the_crew_home_lists_open_clusters_and_no_resident(
             reports.NewReport("graffiti", *OJI, line_user_id=RESIDENT),
             duplicate_metres=30,
         )
-        await reports.change_status(
-            conn, closed.cluster_id, "resolved", actor="test", settings=ReportSettings()
-        )
+        await reports.change_status(conn, closed.cluster_id, "resolved", actor="test")
         return open_one.cluster_id, closed.cluster_id
 
     open_id, closed_id = in_transaction(running_app.database_url, file_reports)

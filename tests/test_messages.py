@@ -14,6 +14,7 @@ from service.line import messages
 from service.line import report_messages as rm
 from service.sandbox import message_errors
 from service.settings import ReportSettings
+from service.vocabulary import Lang
 
 LANGS = ("ja", "en")
 
@@ -38,7 +39,7 @@ def _site(n: int) -> NearbySite:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_location_answer_fits_line_limits_even_when_long(lang: messages.Lang) -> None:
+def test_location_answer_fits_line_limits_even_when_long(lang: Lang) -> None:
     hits = [
         HazardHit(HazardKind.FLOOD, "浸水深 5〜10m", "depth 5–10 m", 4, None, True, 0.0),
         HazardHit(
@@ -80,7 +81,7 @@ def test_clip_text_counts_utf16_units() -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_conversation_messages_are_valid(lang: messages.Lang) -> None:
+def test_conversation_messages_are_valid(lang: Lang) -> None:
     settings = ReportSettings()
     category = settings.categories[0]
     for built in (

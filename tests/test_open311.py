@@ -420,7 +420,6 @@ async def _synthetic_reports(conn: AsyncConnection) -> dict[str, int]:
         "resolved",
         actor="crew:tanaka",
         note="電球を交換しました",
-        settings=settings,
     )
     return made
 

@@ -11,24 +11,30 @@ import json
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service import sandbox
 from service.app import create_app
+from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.logs import JsonFormatter, TextFormatter, event_context
 from service.metrics import Metrics
+from service.notifications import Recipient, StatusNotice, queue_pushes
 from service.sandbox import LinePlatformStandIn, WebhookSender
-from service.settings import InboxSettings, OpsSettings, OutboxSettings
-from service.tables import line_outbox
+from service.settings import (
+    AlertSettings,
+    InboxSettings,
+    OpsSettings,
+    OutboxSettings,
+    ReportSettings,
+)
 from tests.utils.app import TEST_SECRET, RunningApp, make_settings
 from tests.utils.servers import serve
 
@@ -243,16 +249,14 @@ async def test_outbox_retries_and_sends_are_counted(
     try:
         async with engine.begin() as conn:
             # Synthetic: a status notice as the report workflow would queue it.
-            await conn.execute(
-                insert(line_outbox).values(
-                    line_user_id=USER,
-                    messages=[{"type": "text", "text": "synthetic test notice"}],
-                    retry_key=uuid.uuid4(),
-                    reason="test",
-                )
-            )
+            notice = StatusNotice(report_id=1, category="road", status="resolved")
+            await queue_pushes(conn, [(Recipient(USER, "ja"), notice)], reason="test")
         workers = OutboxWorkers(
-            engine, platform, OutboxSettings(OUTBOX_RETRY_BASE_SECONDS=0.05), metrics
+            engine,
+            platform,
+            OutboxSettings(OUTBOX_RETRY_BASE_SECONDS=0.05),
+            NoticeMessages(ReportSettings(), AlertSettings()),
+            metrics,
         )
         assert await workers.drain() == 1
         await asyncio.sleep(0.1)

@@ -15,15 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import reports, sandbox
 from service.line import outbox
-from service.line.messages import Lang
+from service.line.notices import NoticeMessages
 from service.line.platform import LinePlatform
 from service.sandbox import LinePlatformStandIn, WebhookSender
-from service.settings import OutboxSettings, ReportSettings
+from service.settings import AlertSettings, OutboxSettings, ReportSettings
+from service.vocabulary import Lang
 from tests.utils.app import TEST_SECRET, RunningApp, make_settings
+from tests.utils.resident import delivered_texts
 
 OJI = (139.736233, 35.758357)  # lon, lat
 ALICE, BOB, CAROL = "U" + "a" * 32, "U" + "b" * 32, "U" + "c" * 32
 SETTINGS = ReportSettings()
+NOTICES = NoticeMessages(SETTINGS, AlertSettings())
 
 
 async def _file(engine: AsyncEngine, user: str, lang: Lang, dlon: float = 0.0) -> reports.Submitted:
@@ -40,9 +43,7 @@ async def _file(engine: AsyncEngine, user: str, lang: Lang, dlon: float = 0.0) -
 
 async def _change(engine: AsyncEngine, cluster: int, status: str, note: str = "") -> int:
     async with engine.begin() as conn:
-        return await reports.change_status(
-            conn, cluster, status, actor="crew:tanaka", note=note, settings=SETTINGS
-        )
+        return await reports.change_status(conn, cluster, status, actor="crew:tanaka", note=note)
 
 
 @pytest_asyncio.fixture
@@ -50,10 +51,6 @@ async def engine(running_app: RunningApp) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(running_app.database_url)
     yield engine
     await engine.dispose()
-
-
-def _texts(standin: LinePlatformStandIn, user: str) -> list[str]:
-    return [m["text"] for d in standin.delivered(user) for m in d.messages]
 
 
 @pytest.mark.asyncio
@@ -84,11 +81,11 @@ async def test_status_change_reaches_every_follower_once_in_their_language(
     await asyncio.to_thread(standin.wait_for_deliveries, 1, ALICE)
     await asyncio.to_thread(standin.wait_for_deliveries, 1, BOB)
     await asyncio.sleep(0.8)  # a duplicate push would show up by now
-    assert _texts(standin, ALICE) == [
+    assert delivered_texts(standin, ALICE) == [
         f"通報 No.{first.report_id}（道路の穴・段差）の対応状況が「対応中」になりました。\n"
         "区からのメモ: 明日補修します"
     ]
-    assert _texts(standin, BOB) == [
+    assert delivered_texts(standin, BOB) == [
         f'Report No.{second.report_id} (Road damage) is now "in progress".\n'
         "Note from the city: 明日補修します"
     ]
@@ -117,10 +114,11 @@ async def test_a_push_accepted_before_a_crash_is_not_sent_again(
             item = await outbox.claim_next(conn, lease_seconds=0.3)
         assert item is not None
         assert item.line_user_id is not None  # a push to one resident, not a multicast
-        await platform.push(item.line_user_id, item.messages, item.retry_key)
+        messages = NOTICES.render(item.notice(), outbox.push_language(item))
+        await platform.push(item.line_user_id, messages, item.retry_key)
         await asyncio.sleep(0.4)
         # A restarted worker finds the push still unrecorded and sends it again…
-        workers = outbox.OutboxWorkers(engine, platform, OutboxSettings())
+        workers = outbox.OutboxWorkers(engine, platform, OutboxSettings(), NOTICES)
         assert await workers.drain() == 1
         async with engine.connect() as conn:
             status = await conn.scalar(text("SELECT status FROM line_outbox"))

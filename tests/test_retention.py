@@ -27,9 +27,7 @@ def test_forget_days_0_forgets_every_closed_report(running_app: RunningApp) -> N
     async def file_and_close(conn: AsyncConnection) -> int:
         new = reports.NewReport(category="road", lon=139.7362, lat=35.7584, line_user_id=RESIDENT)
         filed = await reports.submit_report(conn, new, 30)
-        await reports.change_status(
-            conn, filed.cluster_id, "resolved", actor="test", settings=ReportSettings()
-        )
+        await reports.change_status(conn, filed.cluster_id, "resolved", actor="test")
         return filed.report_id
 
     report_id = in_transaction(running_app.database_url, file_and_close)

@@ -33,7 +33,6 @@ from gis.hazards import (
     GSI_FLAG_COLUMNS,
     HazardKind,
     ShelterHazard,
-    label,
     parse_depth_text,
     shelter_hazard_for,
 )
@@ -260,19 +259,6 @@ def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
 def test_flag_columns_in_gsi_order() -> None:
     assert list(GSI_FLAG_COLUMNS.values()) == list(ShelterHazard)
     assert list(GSI_FLAG_COLUMNS)[1] == "崖崩れ、土石流及び地滑り"
-
-
-def test_labels() -> None:
-    assert label(ShelterHazard.LANDSLIDE, "ja") == "土砂災害"
-    assert label(ShelterHazard.INLAND_FLOOD, "en") == "Inland flooding"
-    # Same value "flood" in both enums, different labels.
-    assert label(ShelterHazard.FLOOD, "ja") == "洪水"
-    assert label(HazardKind.FLOOD, "ja") == "洪水浸水想定区域"
-    assert label(HazardKind.LANDSLIDE, "en") == "landslide warning zone"
-    assert all(label(h, lang) for h in ShelterHazard for lang in ("ja", "en"))
-    assert all(label(k, lang) for k in HazardKind for lang in ("ja", "en"))
-    with pytest.raises(ValueError, match="language"):
-        label(ShelterHazard.FLOOD, "fr")
 
 
 def test_shelter_hazard_for_each_kind() -> None:

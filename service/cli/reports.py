@@ -32,13 +32,10 @@ def reports_status(
     actor: Annotated[str, typer.Option(help="Who made the change")] = "cli",
 ) -> None:
     """Change a cluster's status; every resident who reported it is notified (outbox)."""
-    settings = load_settings()
-    url = database_url(settings)
+    url = database_url(load_settings())
 
     async def work(conn: AsyncConnection) -> int:
-        return await reports.change_status(
-            conn, cluster, status, actor=actor, note=note, settings=settings.reports
-        )
+        return await reports.change_status(conn, cluster, status, actor=actor, note=note)
 
     try:
         queued = asyncio.run(in_transaction(url, work))

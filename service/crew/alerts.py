@@ -16,12 +16,13 @@ from starlette.datastructures import UploadFile
 from service import alerts
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CsrfChecked, LoggedIn
-from service.crew.routes import Message, invalid_form
+from service.crew.routes import invalid_form
 from service.deps import AppSettings, Engine
 from service.errors import show_errors_on
 from service.localtime import when
 from service.settings import Settings
 from service.templating import path_for, render
+from service.vocabulary.pages import Both
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -92,7 +93,7 @@ async def _page(
     form: AlertForm | None = None,
     reach: alerts.Reach | None = None,
     area_label: str = "",
-    error: Message | None = None,
+    error: Both | None = None,
     sent_id: int | None = None,
 ) -> HTMLResponse:
     async with engine.connect() as conn:
@@ -104,7 +105,6 @@ async def _page(
             **asdict(alert),
             "when": when(alert.created_at),
             "topic_label": labels.get(alert.topic),
-            "summary": alerts.Reach(alert.recipient_count, alert.batch_count).summary(),
         }
         for alert in past
     ]

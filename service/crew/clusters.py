@@ -17,14 +17,14 @@ from service import reports
 from service.crew import queries
 from service.crew.auth import Account, Session
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import Message, invalid_form
+from service.crew.routes import invalid_form
 from service.deps import AppSettings, Engine, Photos
 from service.errors import show_errors_on
-from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.photos import PhotoStore
 from service.settings import Settings
 from service.templating import path_for, render
+from service.vocabulary.pages import Both
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -52,7 +52,7 @@ async def _page(
     session: Session,
     engine: Engine,
     settings: Settings,
-    error: Message | None = None,
+    error: Both | None = None,
 ) -> HTMLResponse | None:
     """The cluster's page (None when there is no such cluster), showing `error` if given."""
     async with engine.connect() as conn:
@@ -61,7 +61,6 @@ async def _page(
             return None
         filed = await queries.cluster_reports(conn, cluster_id)
         history = await queries.cluster_history(conn, cluster_id)
-    category = settings.reports.category(cluster.category)
     return render(
         request,
         "cluster.html",
@@ -70,12 +69,10 @@ async def _page(
             "csrf_token": session.csrf_token,
             "error": error,
             "cluster": cluster,
-            "category": (category.label_ja, category.label_en) if category else None,
-            "status_label": STATUS_LABELS[cluster.status],
-            "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES],
+            "category": settings.reports.category(cluster.category),
+            "statuses": STATUSES,
             "reports": [{**row._asdict(), "when": when(row.created_at)} for row in filed],
             "history": [{**row._asdict(), "when": when(row.at)} for row in history],
-            "status_labels": STATUS_LABELS,
         },
     )
 
@@ -119,7 +116,6 @@ async def change_status(
             status,
             actor=f"crew:{account.name}",
             note=note.strip(),
-            settings=settings.reports,
         )
     request.app.state.outbox.wake()
     return RedirectResponse(path_for(request, "cluster_page", cluster_id=cluster_id), 303)

@@ -27,6 +27,7 @@ from service.crew.auth import Account, Session, session_for
 from service.deps import Engine
 from service.settings import CrewSettings
 from service.templating import path_for
+from service.vocabulary.pages import both
 from service.xmlchars import unsafe_character
 
 SESSION_COOKIE = "civic_session"
@@ -76,11 +77,12 @@ async def refuse_unstorable_text(request: Request) -> None:
         fields += [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
     for name, value in fields:
         if (character := unsafe_character(value)) is not None:
-            raise HTTPException(
-                400,
-                f"{name}: 使えない文字（{character}）が含まれています / "
-                f"{name} holds {character}, a character that cannot be stored",
+            message = both(
+                "{name} holds {character}, a character that cannot be stored",
+                name=name,
+                character=character,
             )
+            raise HTTPException(400, message.plain(" / "))
 
 
 class CrewRoute(APIRoute):
@@ -138,7 +140,7 @@ async def require_session(request: Request, engine: Engine) -> Session:
     if wants_html(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise _see_other(f"{login_path(request)}?{urlencode({'next': target})}")
-    raise HTTPException(401, "ログインが必要です / Login required")
+    raise HTTPException(401, both("Login required").plain(" / "))
 
 
 LoggedIn = Annotated[Session, Depends(require_session)]
@@ -150,7 +152,7 @@ async def require_crew(request: Request, session: LoggedIn) -> Account:
     if session.account.must_change_password:
         if wants_html(request):
             raise _see_other(password_path(request))
-        raise HTTPException(403, "パスワードを変更してください / Change your password first")
+        raise HTTPException(403, both("Change your password first").plain(" / "))
     return session.account
 
 
@@ -160,7 +162,7 @@ CrewUser = Annotated[Account, Depends(require_crew)]
 async def require_admin(account: CrewUser) -> Account:
     """A signed-in admin; a crew member gets 403."""
     if not account.is_admin:
-        raise HTTPException(403, "管理者のみ / Admins only")
+        raise HTTPException(403, both("Admins only").plain(" / "))
     return account
 
 
@@ -173,7 +175,7 @@ async def check_csrf(request: Request, session: LoggedIn) -> Session:
     if not isinstance(sent, str) or not hmac.compare_digest(
         sent.encode(), session.csrf_token.encode()
     ):
-        raise HTTPException(403, "フォームの有効期限が切れました / Invalid form token")
+        raise HTTPException(403, both("Invalid form token").plain(" / "))
     return session
 
 

@@ -28,22 +28,24 @@ from service.crew.map import MapFilters
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import ReportSettings
+from service.vocabulary import Phrase, label, words
+from service.vocabulary.pages import FIRST
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
-# (property name, Japanese column name), in column order.
+# (property name, column name), in column order.
 _COLUMNS = (
-    ("report_id", "通報番号"),
-    ("cluster_id", "案件番号"),
-    ("category", "種類コード"),
-    ("category_ja", "種類"),
-    ("status", "状況"),
-    ("created_at", "通報日時"),
-    ("address", "住所"),
-    ("description", "内容"),
-    ("photo_count", "写真枚数"),
-    ("lon", "経度"),
-    ("lat", "緯度"),
+    ("report_id", Phrase("export column", "Report No.")),
+    ("cluster_id", Phrase("export column", "Cluster No.")),
+    ("category", Phrase("export column", "Category code")),
+    ("category_ja", Phrase("export column", "Category")),
+    ("status", Phrase("export column", "Status")),
+    ("created_at", Phrase("export column", "Reported at")),
+    ("address", Phrase("export column", "Address")),
+    ("description", Phrase("export column", "Description")),
+    ("photo_count", Phrase("export column", "Photos")),
+    ("lon", Phrase("export column", "Longitude")),
+    ("lat", Phrase("export column", "Latitude")),
 )
 # A cell starting with one of these is a formula to spreadsheet programs; Excel in Japan
 # also takes the full-width forms (an IME writes ＝ by default) for the ASCII ones.
@@ -64,7 +66,7 @@ async def _rows(
                 "report_id": row.id,
                 "cluster_id": row.cluster_id,
                 "category": row.category,
-                "category_ja": category.label_ja if category else row.category,
+                "category_ja": label(category, FIRST) if category else row.category,
                 "status": row.status,
                 "created_at": row.created_at.astimezone(JST).isoformat(),
                 "address": row.address,
@@ -120,7 +122,8 @@ async def export_csv(
     """The filtered reports as CSV for Excel: BOM, Japanese header, formulas neutralised."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(f"{ja} ({name})" for name, ja in _COLUMNS)
+    page = words(FIRST)
+    writer.writerow(f"{page.phrase(column)} ({name})" for name, column in _COLUMNS)
     for row in await _rows(engine, filters, settings.reports):
         writer.writerow(_cell(row[name]) for name, _ in _COLUMNS)
     body = "\ufeff" + out.getvalue()

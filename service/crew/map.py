@@ -26,6 +26,8 @@ from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.settings import Settings
 from service.templating import path_for, path_maker, render
+from service.vocabulary import label, words
+from service.vocabulary.pages import FIRST
 
 # The map document only: folium's set-up is inline script and style.
 MAP_CSP = (
@@ -72,9 +74,9 @@ async def map_layers(conn: AsyncConnection) -> MapLayers:
         facilities=await queries.facility_points(conn),
         hazards_geojson=await queries.hazard_zones_geojson(conn),
         boundary_geojson=await queries.service_area_geojson(conn),
-        attribution=(
-            "出典：国土地理院 指定緊急避難場所データ、国土交通省 PLATEAU、"
-            "ハザードマップポータルサイト、国土数値情報（加工して作成）"
+        attribution=words(FIRST).gettext(
+            "Sources: GSI designated emergency evacuation site data, MLIT PLATEAU, the Hazard "
+            "Map Portal Site, National Land Numerical Information (processed)"
         ),
     )
 
@@ -158,7 +160,7 @@ def map_clusters(
     rows: Sequence[Sequence[Any]], settings: Settings, links: ClusterLinks
 ) -> list[MapCluster]:
     """Rows of `queries.shown_clusters` as the map builder takes them."""
-    labels = {c.code: c.label_ja for c in settings.reports.categories}
+    labels = {c.code: label(c, FIRST) for c in settings.reports.categories}
     # Positional unpacking: attribute access on 100,000 rows costs most of a second.
     return [
         MapCluster(

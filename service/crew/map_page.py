@@ -19,6 +19,8 @@ click. The block, `<script type="application/json" id="<layer>_data">`, holds:
     tz         the time zone popups show times in
     categories, statuses, status_labels, colours
                lookup tables: a cluster carries indexes into them
+    words      the popups' words (status, reports, first, latest, details), from the
+               vocabulary
     detail, thumbnail
                [prefix, suffix] of a URL around the cluster id, or null
     rows       flat array, per cluster (sorted by id):
@@ -51,16 +53,18 @@ from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
 from gis.clusters import STATUSES
-from gis.facilities import FacilityCategory, category_label
-from gis.hazards import HazardKind, label
+from gis.facilities import FacilityCategory
+from gis.hazards import HazardKind
+from service.vocabulary import label, report_status_label
+from service.vocabulary.pages import FIRST, both, pboth
 
-# Names in the LayerControl.
-LAYER_REPORTS: Final = "報告 Reports"
-LAYER_HEAT: Final = "報告の密度 Heat map"
-LAYER_SHELTERS: Final = "避難場所 Shelters"
-LAYER_HAZARDS: Final = "災害想定区域 Hazard zones"
-LAYER_BOUNDARY: Final = "区域 Service area"
-LAYER_FACILITIES: Final = "施設 Facilities"
+# Names in the LayerControl, in both languages.
+LAYER_REPORTS: Final = pboth("map layer", "Reports").plain()
+LAYER_HEAT: Final = pboth("map layer", "Heat map").plain()
+LAYER_SHELTERS: Final = pboth("map layer", "Shelters").plain()
+LAYER_HAZARDS: Final = pboth("map layer", "Hazard zones").plain()
+LAYER_BOUNDARY: Final = pboth("map layer", "Service area").plain()
+LAYER_FACILITIES: Final = pboth("map layer", "Facilities").plain()
 
 # New reports in a warm colour, work under way in blue, closed ones in green and greys.
 DEFAULT_STATUS_COLOURS: Final[Mapping[str, str]] = {
@@ -72,16 +76,6 @@ DEFAULT_STATUS_COLOURS: Final[Mapping[str, str]] = {
     "duplicate": "#bdbdbd",
 }
 _OTHER_STATUS_COLOUR: Final = "#969696"
-
-# Crew wording (the residents' wording is in service/line/report_messages.py).
-STATUS_LABELS: Final[Mapping[str, str]] = {
-    "received": "受付",
-    "accepted": "受理",
-    "in_progress": "対応中",
-    "resolved": "完了",
-    "rejected": "対応不可",
-    "duplicate": "統合",
-}
 
 DISPLAY_TIME_ZONE: Final = "Asia/Tokyo"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -289,7 +283,7 @@ def build_crew_map(
     # Leaflet.markercluster needs a finite maxZoom on the map; folium's max_zoom argument
     # only goes to the base tile layer, which may not exist.
     page.options["max_zoom"] = _MAX_ZOOM
-    _figure(page).title = "クルー地図 Crew map"
+    _figure(page).title = both("Crew map").plain()
     if centre is None and bounds is not None:
         page.fit_bounds(bounds, max_zoom=_FIT_MAX_ZOOM)
     if tile_url is not None:
@@ -328,7 +322,7 @@ def _tile_layer(tile_url: str, attribution: str) -> Any:
     return folium.TileLayer(
         tiles=tile_url,
         attr=_attribution_html(attribution),
-        name="地図 Base map",
+        name=pboth("map layer", "Base map").plain(),
         control=False,
         max_zoom=_MAX_ZOOM,
         max_native_zoom=18,  # most tile sets, GSI's and OpenStreetMap's too, stop at 18
@@ -389,11 +383,18 @@ def _encode_clusters(
         "tz": DISPLAY_TIME_ZONE,
         "categories": categories,
         "statuses": statuses,
-        "status_labels": [STATUS_LABELS.get(status, status) for status in statuses],
+        "status_labels": [report_status_label(status, FIRST) for status in statuses],
         "colours": [colours.get(status, _OTHER_STATUS_COLOUR) for status in statuses],
         "detail": detail,
         "thumbnail": thumbnail,
         "rows": rows,
+        "words": {
+            "status": both("Status").plain(),
+            "reports": pboth("count", "Reports").plain(),
+            "first": both("First").plain(),
+            "latest": both("Latest").plain(),
+            "details": both("Details").plain(),
+        },
     }
     if not ordered:
         return data, None, 1.0
@@ -473,7 +474,7 @@ def _facilities(facilities: Sequence[tuple[float, float, str, str]]) -> dict[str
         points.append([round(lat, _DIGITS), round(lon, _DIGITS), name, index[code]])
     legend = [
         {
-            "label": category_label(category, "ja"),
+            "label": label(category, FIRST),
             "badge": _FACILITY_BADGES[category][0],
             "colour": _FACILITY_BADGES[category][1],
         }
@@ -504,7 +505,7 @@ def _zones(geojson: Mapping[str, Any] | None, *, hazards: bool) -> dict[str, Any
             style = style_index[colour]
             detail = properties.get("label_ja")
             tooltip = " ".join(
-                str(part) for part in (name if kind is None else label(kind, "ja"), detail) if part
+                str(part) for part in (name if kind is None else label(kind, FIRST), detail) if part
             )
         geometry = feature.get("geometry")
         features.append(

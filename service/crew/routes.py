@@ -6,10 +6,11 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.crew import queries
@@ -40,10 +41,10 @@ from service.crew.deps import (
 )
 from service.deps import AppSettings, Engine
 from service.errors import show_errors_on
-from service.line.report_messages import STATUS_LABELS
 from service.localtime import when
 from service.settings import CrewSettings
 from service.templating import render
+from service.vocabulary.pages import Both, both
 
 CLUSTER_LIMIT = 200
 # Japan keeps one offset all year.
@@ -51,54 +52,20 @@ CLUSTER_LIMIT = 200
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
 
-class Message(NamedTuple):
-    """A notice shown on a page, in Japanese and English."""
-
-    ja: str
-    en: str
-
-
-def invalid_form(exc: Exception) -> Message:
+def invalid_form(exc: Exception) -> Both:
     """The notice of a form the domain refused (its error says what was wrong)."""
-    return Message(f"入力を確認してください: {exc}", f"Please check the form: {exc}")
+    return both("Please check the form: {error}", error=str(exc))
 
 
-WRONG_LOGIN = Message("名前またはパスワードが違います。", "Wrong name or password.")
-FORM_EXPIRED = Message(
-    "フォームの有効期限が切れました。もう一度入力してください。",
-    "The form expired. Please try again.",
-)
-PASSWORD_MISMATCH = Message(
-    "新しいパスワードが確認用と一致しません。", "The new passwords do not match."
-)
-PASSWORD_UNCHANGED = Message(
-    "新しいパスワードは現在のものと別にしてください。",
-    "The new password must differ from the current one.",
-)
-PASSWORD_WEAK = Message(
-    f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。",
-    f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
-)
-WRONG_CURRENT = Message("現在のパスワードが違います。", "The current password is wrong.")
-
-
-def _throttled(exc: Throttled) -> Message:
-    minutes = math.ceil(exc.retry_after / 60)
-    return Message(
-        f"ログインの失敗が続いたため、しばらくログインできません。{minutes}分後にもう一度"
-        "お試しください。",
-        f"Too many failed logins. Please try again in {minutes} minutes.",
-    )
-
-
-def _refusal(exc: Exception) -> Message:
+def _refusal(exc: Exception) -> Both:
     """What the login and password pages say when the login throttle or the password policy
     refuses (service/errors.py sets the status)."""
     if isinstance(exc, Throttled):
-        return _throttled(exc)
+        minutes = math.ceil(exc.retry_after / 60)
+        return both("Too many failed logins. Please try again in {n} minutes.", n=minutes)
     if isinstance(exc, WeakPassword):
-        return PASSWORD_WEAK
-    return Message(str(exc), str(exc))
+        return both("A password has at least {n} characters.", n=MIN_PASSWORD_LENGTH)
+    return Both(escape(str(exc)), escape(str(exc)))
 
 
 def _page(
@@ -123,7 +90,7 @@ def _login_page(
     request: Request,
     settings: CrewSettings,
     next_path: str,
-    error: Message | None = None,
+    error: Both | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     # No session yet: the form is guarded by a double-submit token (cookie + hidden field).
@@ -183,7 +150,8 @@ async def login(
     """Sign in: a session cookie and on to `next` (or to the password page first)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
-        return _login_page(request, settings, next_path, FORM_EXPIRED, 403)
+        expired = both("The form expired. Please try again.")
+        return _login_page(request, settings, next_path, expired, 403)
 
     async def refused(exc: Exception) -> Response:
         return _login_page(request, settings, next_path, _refusal(exc))
@@ -192,7 +160,7 @@ async def login(
     async with engine.begin() as conn:
         signed_in = await _sign_in(conn, request, name.strip(), password, settings)
     if signed_in is None:
-        return _login_page(request, settings, next_path, WRONG_LOGIN, 401)
+        return _login_page(request, settings, next_path, both("Wrong name or password."), 401)
     account, token = signed_in
     if account.must_change_password:
         target = password_path(request)
@@ -237,7 +205,7 @@ async def logout(
 
 
 def _password_page(
-    request: Request, session: Session, error: Message | None = None, status_code: int = 200
+    request: Request, session: Session, error: Both | None = None, status_code: int = 200
 ) -> HTMLResponse:
     return _page(
         request,
@@ -270,9 +238,10 @@ async def password(
 ) -> Response:
     """Change the password, proving the current one; other sessions are closed."""
     if new_password != confirm_password:
-        return _password_page(request, session, PASSWORD_MISMATCH, 400)
+        return _password_page(request, session, both("The new passwords do not match."), 400)
     if new_password == current_password:
-        return _password_page(request, session, PASSWORD_UNCHANGED, 400)
+        unchanged = both("The new password must differ from the current one.")
+        return _password_page(request, session, unchanged, 400)
     account = session.account
 
     async def refused(exc: Exception) -> Response:
@@ -288,7 +257,7 @@ async def password(
         if proven is not None:
             await change_password(conn, account.id, new_password, keep_token=session.token)
     if proven is None:
-        return _password_page(request, session, WRONG_CURRENT, 400)
+        return _password_page(request, session, both("The current password is wrong."), 400)
     return RedirectResponse(crew_home(request), status_code=303)
 
 
@@ -303,23 +272,18 @@ async def home(
     """The open report clusters, the most recently reported first (reporters not shown)."""
     async with engine.connect() as conn:
         rows = await queries.open_clusters(conn, CLUSTER_LIMIT)
-    clusters = []
-    for row in rows:
-        category = app_settings.reports.category(row.category)
-        clusters.append(
-            {
-                "id": row.id,
-                "category": (
-                    Message(category.label_ja, category.label_en)
-                    if category
-                    else Message(row.category, row.category)
-                ),
-                "status": Message(*STATUS_LABELS.get(row.status, (row.status, row.status))),
-                "report_count": row.report_count,
-                "first_at": when(row.first_at),
-                "last_at": when(row.last_at),
-            }
-        )
+    clusters = [
+        {
+            "id": row.id,
+            "code": row.category,
+            "category": app_settings.reports.category(row.category),
+            "status": row.status,
+            "report_count": row.report_count,
+            "first_at": when(row.first_at),
+            "last_at": when(row.last_at),
+        }
+        for row in rows
+    ]
     return _page(
         request,
         "home.html",

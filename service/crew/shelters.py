@@ -14,15 +14,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis import shelter_status
-from gis.hazards import ShelterHazard, label
+from gis.hazards import ShelterHazard
 from service.crew.auth import Account
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
-from service.crew.routes import Message, invalid_form
+from service.crew.routes import invalid_form
 from service.deps import Engine
 from service.errors import show_errors_on
-from service.line.messages import status_label
 from service.localtime import when
 from service.templating import path_for, render
+from service.vocabulary import join_list, label
+from service.vocabulary.pages import FIRST, Both, both
 
 router = APIRouter(prefix="/crew", route_class=CrewRoute, tags=["crew"])
 
@@ -33,7 +34,7 @@ DECLARATIONS_SHOWN = 10
 
 
 def _hazards(hazards: frozenset[ShelterHazard]) -> str:
-    return "・".join(label(h, "ja") for h in ShelterHazard if h in hazards)
+    return join_list((label(h, FIRST) for h in ShelterHazard if h in hazards), FIRST)
 
 
 def _actor(account: Account) -> str:
@@ -83,7 +84,7 @@ async def _page(
     engine: Engine,
     *,
     form: dict[str, Any] | None = None,
-    error: Message | None = None,
+    error: Both | None = None,
     changed: int | None = None,
     cleared: int | None = None,
 ) -> HTMLResponse:
@@ -98,11 +99,6 @@ async def _page(
             "address": site.address,
             "hazards": _hazards(site.hazards),
             "status": site.status,
-            "status_label": (
-                Message(status_label(site.status, "ja"), status_label(site.status, "en"))
-                if site.status
-                else None
-            ),
             "note": site.note,
             "updated": when(site.updated_at),
             "updated_by": site.updated_by or "",
@@ -116,27 +112,12 @@ async def _page(
             "account": account,
             "csrf_token": csrf_token,
             "declared": declared,
-            "declared_label": (
-                Message(label(declared.hazard, "ja"), label(declared.hazard, "en"))
-                if declared
-                else None
-            ),
             "declared_at": when(declared.declared_at) if declared else "",
-            "hazards": [(h.value, label(h, "ja"), label(h, "en")) for h in ShelterHazard],
-            "statuses": [
-                (s.value, status_label(s, "ja"), status_label(s, "en"))
-                for s in shelter_status.ShelterStatus
-            ],
+            "hazards": list(ShelterHazard),
+            "statuses": list(shelter_status.ShelterStatus),
             "sites": listed,
             "declarations": [
-                {
-                    "at": when(d.at),
-                    "label": (
-                        Message(label(d.hazard, "ja"), label(d.hazard, "en")) if d.hazard else None
-                    ),
-                    "actor": d.actor,
-                }
-                for d in declarations
+                {"at": when(d.at), "hazard": d.hazard, "actor": d.actor} for d in declarations
             ],
             "form": form or {"ids": set()},
             "error": error,
@@ -218,10 +199,7 @@ async def end_disaster(
     """The end of the disaster: every site back to no status and the declared hazard ended,
     in one transaction; only with the form's confirmation ticked."""
     if confirm != "yes":
-        error = Message(
-            "災害対応を終了するには、確認のチェックを入れてください。",
-            "Tick the confirmation to end the disaster.",
-        )
+        error = both("Tick the confirmation to end the disaster.")
         return await _page(request, account, session.csrf_token, engine, error=error)
     async with engine.begin() as conn:
         done = await shelter_status.clear_all(conn, actor=_actor(account))

@@ -100,11 +100,11 @@ async def respond(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     if action == "consent":
         return await _register(ctx, turn)
     if action == "decline":
-        return [am.plain("declined", turn.lang)]
+        return [am.declined(turn.lang)]
     if action == "unregister" or turn.text in UNREGISTER_WORDS:
         async with ctx.engine.begin() as conn:
             deleted = await delete_area(conn, turn.user_id)
-        return [am.plain("unregistered", turn.lang) if deleted else am.not_registered(turn.lang)]
+        return [am.unregistered(turn.lang) if deleted else am.not_registered(turn.lang)]
     if switch in ("on", "off"):
         return await _switch(ctx, turn, switch == "on")
     if turn.text in SETTINGS_WORDS:
@@ -141,7 +141,7 @@ async def _register(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     async with ctx.engine.begin() as conn:
         await save_area(conn, turn.user_id, lon, lat, topics)
         chosen = await area_topics(conn, turn.user_id)
-    return [am.plain("registered", turn.lang), _menu_or_not_registered(ctx, turn, chosen)]
+    return [am.registered(turn.lang), _menu_or_not_registered(ctx, turn, chosen)]
 
 
 async def _switch(ctx: HandlerContext, turn: Turn, on: bool) -> list[Message]:

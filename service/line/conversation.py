@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gis import nearby
 from service import reports
 from service.line import report_messages as rm
-from service.line.messages import Lang, Message, clip_text
+from service.line.messages import Message, clip_text
 from service.line.platform import LinePlatform, PlatformError
 from service.photos import PhotoError, PhotoLimits, PhotoStore, process_photo
 from service.settings import ReportSettings
 from service.tables import report_drafts
+from service.vocabulary import Lang, words
 
 log = logging.getLogger(__name__)
 
@@ -230,15 +231,15 @@ async def respond(ctx: ReportContext, turn: Turn, draft: Draft | None) -> list[M
     lang = turn.lang
     if intent == "cancel":
         if draft is None:
-            return [rm.plain("nothing_to_cancel", lang)]
+            return [rm.nothing_to_cancel(lang)]
         async with ctx.engine.begin() as conn:
             await delete_draft(conn, turn.user_id)
-        return [rm.plain("cancelled", lang)]
+        return [rm.cancelled(lang)]
     if draft is None:
         if intent not in ("start", "photo"):
             return None  # e.g. a stale category button: answered by the caller's help text
         if await _over_limit(ctx, turn.user_id):
-            return [rm.plain("rate_limited", lang, n=ctx.settings.per_hour)]
+            return [rm.rate_limited(ctx.settings.per_hour, lang)]
         draft = Draft(line_user_id=turn.user_id)
     return await _advance(ctx, turn, draft, intent)
 
@@ -261,7 +262,7 @@ async def _advance(
         lon, lat = turn.location
         outside = await _outside_area(ctx, lon, lat, lang)
         if outside is not None:
-            return [rm.plain("out_of_area", lang, area=outside), rm.ask_location(lang)]
+            return [rm.out_of_area(outside, lang), rm.ask_location(lang)]
         draft.lon, draft.lat = lon, lat
         draft.address = str(turn.message.get("address") or "") or None
     elif intent == "category":
@@ -279,7 +280,7 @@ async def _advance(
         if step == "confirm" and turn.text in SUBMIT_WORDS:
             return await _submit(ctx, turn, draft)
         if not _apply_text(ctx, turn, draft, step):
-            return [rm.plain("not_understood", lang), _question(ctx, draft, step, lang)]
+            return [rm.not_understood(lang), _question(ctx, draft, step, lang)]
     return await _ask_next(ctx, draft, lang, notes)
 
 
@@ -306,7 +307,7 @@ async def _outside_area(ctx: ReportContext, lon: float, lat: float, lang: Lang) 
         check = await nearby.service_area_check(conn, lon, lat)
     if check.inside:
         return None
-    return check.area_name or ("この地域" if lang == "ja" else "our area")
+    return check.area_name or words(lang).gettext("our area")
 
 
 async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Message] | None:
@@ -316,7 +317,7 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
     lang = turn.lang
     notes: list[Message] = []
     if len(draft.photo_keys) >= ctx.settings.max_photos:
-        notes.append(rm.plain("too_many_photos", lang, max=ctx.settings.max_photos))
+        notes.append(rm.too_many_photos(ctx.settings.max_photos, lang))
     else:
         try:
             data, _ = await ctx.platform.message_content(str(message["id"]))
@@ -325,12 +326,12 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
             await asyncio.to_thread(ctx.photos.put, photo)
         except PhotoError as exc:
             log.info("photo %s refused: %s", message.get("id"), exc)
-            key = "photo_failed" if exc.reason == "corrupt" else "photo_not_image"
-            notes.append(rm.plain(key, lang))
+            refused = rm.photo_failed if exc.reason == "corrupt" else rm.photo_not_image
+            notes.append(refused(lang))
         except (ApiException, aiohttp.ClientError, TimeoutError, PlatformError) as exc:
             # LINE keeps content only for a while; the report must not be lost over it.
             log.warning("photo %s could not be fetched: %r", message.get("id"), exc)
-            notes.append(rm.plain("photo_failed", lang))
+            notes.append(rm.photo_failed(lang))
         else:
             if photo.key not in draft.photo_keys:
                 draft.photo_keys.append(photo.key)
@@ -351,7 +352,7 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
 async def _submit(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Message]:
     lang = turn.lang
     if await _over_limit(ctx, turn.user_id):
-        return [rm.plain("rate_limited", lang, n=ctx.settings.per_hour)]
+        return [rm.rate_limited(ctx.settings.per_hour, lang)]
     assert draft.category is not None and draft.lon is not None and draft.lat is not None  # noqa: S101
     new = reports.NewReport(
         category=draft.category,

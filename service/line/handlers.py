@@ -23,9 +23,10 @@ from service.line import report_messages as rm
 from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.inbox import InboxEvent
-from service.line.messages import Lang, Message
+from service.line.messages import Message
 from service.settings import AnswerSettings
 from service.tables import line_users
+from service.vocabulary import Lang, language_of
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ async def _remember_user(
     waiting = (
         pending.current(row.pending, row.pending_at, datetime.now(UTC)) if row is not None else None
     )
-    return UserState(messages.language_of(language), waiting)
+    return UserState(language_of(language), waiting)
 
 
 async def _answer(
@@ -200,9 +201,7 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
         )
     notes = []
     if expired:
-        notes.append(
-            rm.plain("expired", turn.lang, minutes=round(ctx.report.settings.draft_minutes))
-        )
+        notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
     reply = await _respond(ctx, turn, draft)
     if turn.pending and turn.message.get("type") == "location":
         await pending.clear_pending(ctx.engine, user_id)

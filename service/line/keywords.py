@@ -5,6 +5,10 @@ CSV (UTF-8, with or without BOM): columns `keywords,answer,answer_en,url`, keywo
 separated by `|`. `answer_en` and `url` are optional. A text matches an entry when it is one
 of its keywords, or else contains one (the longest keyword wins), compared after NFKC
 normalisation in lower case.
+
+The bundled table (keywords.yaml, about the bot itself) holds product words: its entries give
+a `message`, the English source text of a catalog message, answered in the resident's
+language from the catalogs. A city's table holds the city's own words.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from service.line.messages import Lang, Message, clip_text, text_message
+from service.line.messages import Message, clip_text, text_message
+from service.vocabulary import Lang, ja_or_en, words
 
+BUNDLED = Path(__file__).resolve().parent / "keywords.yaml"
 # Shorter keywords would match inside too many unrelated texts.
 MIN_CONTAINED_LENGTH = 2
 
@@ -42,10 +48,15 @@ class KeywordAnswer:
     answer: str
     answer_en: str
     url: str
+    # The bundled table's answers are catalog messages (`answer` is the English source).
+    from_catalog: bool = False
 
     def message(self, lang: Lang) -> Message:
         """The answer as a LINE text message, in the resident's language where given."""
-        body = self.answer_en if lang == "en" and self.answer_en else self.answer
+        if self.from_catalog:
+            body = words(lang).gettext(self.answer)
+        else:
+            body = ja_or_en(self.answer, self.answer_en, lang)
         if self.url:
             body = f"{body}\n{self.url}"
         return text_message(clip_text(body))
@@ -73,7 +84,7 @@ class KeywordTable:
         return best[1] if best else None
 
 
-def _entry(where: str, raw: Mapping[str, Any]) -> KeywordAnswer:
+def _entry(where: str, raw: Mapping[str, Any], bundled: bool) -> KeywordAnswer:
     def field(name: str, *, required: bool = False) -> str:
         value = raw.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -95,6 +106,8 @@ def _entry(where: str, raw: Mapping[str, Any]) -> KeywordAnswer:
     url = field("url")
     if url and urlsplit(url).scheme not in ("https", "http", "tel"):
         raise KeywordError(f"{where}: field 'url' must be an http(s) or tel: link, not {url!r}")
+    if bundled:
+        return KeywordAnswer(keywords, field("message", required=True), "", url, True)
     return KeywordAnswer(keywords, field("answer", required=True), field("answer_en"), url)
 
 
@@ -128,7 +141,8 @@ def load_keywords(path: Path) -> KeywordTable:
         data = path.read_bytes()
     except OSError as exc:
         raise KeywordError(f"{path}: cannot read: {exc.strerror}") from exc
-    entries = [_entry(where, raw) for where, raw in _rows(path, data)]
+    bundled = path.resolve() == BUNDLED
+    entries = [_entry(where, raw, bundled) for where, raw in _rows(path, data)]
     seen: dict[str, str] = {}
     for entry in entries:
         for keyword in entry.keywords:

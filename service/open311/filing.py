@@ -16,6 +16,7 @@ from service import reports
 from service.open311 import queries
 from service.open311.formats import Open311Error, codes_list, not_a_service, shown
 from service.settings import Settings
+from service.vocabulary.pages import both
 from service.xmlchars import unsafe_character
 
 # The spec caps a description at 4000 characters; an address this long is no address.
@@ -148,9 +149,10 @@ def notice(submitted: reports.Submitted) -> str:
     """The notice a filing gets: its number, and whether it joined an earlier report."""
     number = submitted.report_id
     if submitted.joined_existing:
-        return (
-            f"受け付けました（受付番号 No.{number}）。この場所の同じ問題はすでに報告されています"
-            f"（これまでに{submitted.report_count}件）。 / Received as No.{number}. This problem "
-            f"was already reported here ({submitted.report_count} reports so far)."
+        joined = both(
+            "Received as No.{id}. This problem was already reported here ({count} reports so far).",
+            id=number,
+            count=submitted.report_count,
         )
-    return f"受け付けました（受付番号 No.{number}）。 / Received as No.{number}."
+        return joined.plain(" / ")
+    return both("Received as No.{id}.", id=number).plain(" / ")

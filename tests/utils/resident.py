@@ -56,6 +56,12 @@ class Resident:
         return self._send(event, **kw)
 
 
+def delivered_texts(standin: LinePlatformStandIn, user_id: str) -> list[str]:
+    """The text of every message LINE delivered to a resident (replies, pushes, multicasts),
+    oldest first."""
+    return [m["text"] for d in standin.delivered(user_id) for m in d.messages]
+
+
 def quick_actions(message: dict[str, Any]) -> list[dict[str, Any]]:
     """The actions of a message's quick reply buttons, in order."""
     return [item["action"] for item in message.get("quickReply", {}).get("items", [])]

@@ -221,10 +221,10 @@
       box.appendChild(title);
       var table = el("table");
       table.style.borderCollapse = "collapse";
-      row(table, "状態 Status", swatch(d.colours[raw[j + 4]], statusText(d, raw[j + 4])));
-      row(table, "報告数 Reports", String(raw[j + 5]));
-      row(table, "最初 First", time(firsts[i]));
-      row(table, "最新 Latest", time(firsts[i] + raw[j + 7]));
+      row(table, d.words.status, swatch(d.colours[raw[j + 4]], statusText(d, raw[j + 4])));
+      row(table, d.words.reports, String(raw[j + 5]));
+      row(table, d.words.first, time(firsts[i]));
+      row(table, d.words.latest, time(firsts[i] + raw[j + 7]));
       box.appendChild(table);
       if (raw[j + 9] !== 0) {
         var img = el("img");
@@ -237,7 +237,7 @@
         img.style.margin = "6px 0";
         box.appendChild(img);
       }
-      var link = el("a", "詳細 Details #" + id);
+      var link = el("a", d.words.details + " #" + id);
       link.href = url(d.detail, raw[j + 8], id);
       link.target = "_top";
       box.appendChild(link);
