@@ -1,8 +1,8 @@
 """Crew login throttle: the addresses each account signed in from lately, which the slower
 per-name limit leaves alone (an attacker elsewhere cannot lock the office out).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
