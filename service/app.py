@@ -81,8 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(open311_router)
     templates = [CREW_TEMPLATES, PUBLIC_TEMPLATES]
     assets: list[str | tuple[str, str]] = []
-    # The webhook reads its body itself, to verify the signature over the raw bytes.
-    body_limits = {str(app.url_path_for("line_webhook")): settings.inbox.max_body_bytes}
+    # The webhook reads and limits its body itself (WEBHOOK_MAX_BODY_BYTES), to verify the
+    # signature over the raw bytes and count what it refuses.
+    body_limits: dict[str, int | None] = {str(app.url_path_for("line_webhook")): None}
     if settings.line.sandbox:
         # Tooling, not product: the stand-in and the chat page are imported in sandbox mode
         # only.

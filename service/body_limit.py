@@ -4,8 +4,9 @@ An unauthenticated client must not make the app parse (and hold in memory) a for
 size: the Open311 endpoint would read it before checking the key, the crew login before
 the password. `BodyLimit` refuses a body whose Content-Length is over its route's limit
 without reading a byte, and one sent without a length as soon as the bytes read go over it.
-Every route has REQUEST_MAX_BODY_BYTES but those given a limit of their own (the webhook's,
-photo uploads).
+Every route has REQUEST_MAX_BODY_BYTES but those given a limit of their own (photo uploads)
+and those that read and limit their body themselves (the webhook, which counts what it
+refuses).
 """
 
 from __future__ import annotations
@@ -36,14 +37,15 @@ def route_path(scope: Scope) -> str:
 
 class BodyLimit:
     """ASGI middleware: bodies over `default` bytes, or over their path's own limit in
-    `limits`, get the answer `refuse` makes for the path and the limit."""
+    `limits`, get the answer `refuse` makes for the path and the limit. A path whose limit
+    is None limits its body itself."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         default: int,
-        limits: Mapping[str, int],
+        limits: Mapping[str, int | None],
         refuse: Callable[[str, int], Response],
     ) -> None:
         self.app = app
@@ -58,6 +60,9 @@ class BodyLimit:
             return
         path = route_path(scope)
         limit = self.limits.get(path, self.default)
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self.refuse(path, limit)(scope, receive, send)
