@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,9 +95,9 @@ class S3PhotoStore:
         )
         for page in pages:
             for item in page.get("Contents", []):
-                name = Path(item["Key"]).name
-                if name.endswith(".jpg") and not name.endswith(".thumb.jpg"):
-                    key = name.removesuffix(".jpg")
+                key = Path(item["Key"]).name.removesuffix(".jpg")
+                # Only our own objects: other names under the prefix are not photos.
+                with suppress(ValueError):
                     if item["Key"] == self._name(key, thumbnail=False):
                         yield StoredPhoto(key, item["LastModified"])
 

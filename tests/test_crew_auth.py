@@ -275,6 +275,18 @@ def test_forms_without_the_right_csrf_token_are_refused(
     assert stranger.post("/crew/login", data=forged).status_code == 403
 
 
+def test_the_api_description_is_for_crews_only(running_app: RunningApp, browser: Browser) -> None:
+    with httpx.Client(base_url=running_app.url, trust_env=False, timeout=10) as anonymous:
+        for path in ("/openapi.json", "/docs", "/redoc"):
+            assert anonymous.get(path).status_code == 404
+        assert anonymous.get("/crew/openapi.json").status_code == 401
+    add_ready_account(running_app, "tanaka", "crew")
+    browser.login("tanaka", PASSWORD)
+    described = browser.get("/crew/openapi.json", html=False)
+    assert described.status_code == 200
+    assert "/crew/accounts" in described.json()["paths"]
+
+
 def test_the_accounts_page_is_for_admins_only(
     running_app: RunningApp, browser: Browser, browsers: Callable[[], Browser]
 ) -> None:

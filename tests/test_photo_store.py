@@ -57,6 +57,8 @@ def test_the_bucket_store_keeps_photos_like_the_folder_store(object_store: Objec
     shard = f"{store.prefix}{photo.key[:2]}/{photo.key[2:4]}/{photo.key}"
     assert sorted(names) == [f"{shard}.jpg", f"{shard}.thumb.jpg"]
     first = store.stored_at(photo.key)
+    # Objects that are not photos of ours, under the prefix, are none of the store's.
+    store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}notes.jpg", Body=b"x")
     assert [p.key for p in store.stored()] == [photo.key]
     time.sleep(1.1)
     store.put(photo)  # stored again: same bytes, a fresh time
@@ -69,6 +71,7 @@ def test_the_bucket_store_keeps_photos_like_the_folder_store(object_store: Objec
     store.delete(photo.key)
     store.delete(photo.key)  # absent: no error
     assert not store.exists(photo.key) and list(store.stored()) == []
+    assert store.client.get_object(Bucket=store.bucket, Key=f"{store.prefix}notes.jpg")
 
 
 def test_wrong_credentials_are_refused(object_store: ObjectStore) -> None:
