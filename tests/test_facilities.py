@@ -213,9 +213,9 @@ def test_categories_come_from_the_poi_code_else_from_how_the_name_ends() -> None
     }
     # The barrier-free columns are kept, after バリアフリー情報.
     assert found["みなみ体育館"].barrier_free == (
-        "エレベーター;車椅子使用者用トイレ有無: 有;オストメイト設置トイレ有無: 無"
+        "エレベーター;車椅子使用者用トイレあり;オストメイト設置トイレなし"
     )
-    assert found["にじいろ健康福祉センター"].barrier_free == "車椅子使用者用トイレ有無: 有"
+    assert found["にじいろ健康福祉センター"].barrier_free == "車椅子使用者用トイレあり"
 
 
 def test_a_file_cut_off_in_its_last_row_is_refused_naming_the_row(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ _BUILDING_COLUMNS = ("建物名等(方書)", "方書")
 POI_CODE = "POIコード"
 # Barrier-free facts, each a column of its own in the national layouts' facility lists (the
 # 公衆トイレ一覧 ones in 自治体標準オープンデータセット, which some cities add to their
-# 公共施設一覧), kept as "column: value" after バリアフリー情報.
+# 公共施設一覧), kept after バリアフリー情報 as residents read them ("…トイレあり").
 _BARRIER_FREE_COLUMNS = (
     "車椅子使用者用トイレ有無",
     "乳幼児用設備設置トイレ有無",
@@ -273,10 +273,30 @@ def _address(row: Mapping[str, str]) -> str:
     return " ".join(part for part in (street, building) if part)
 
 
+_YES = frozenset({"有", "あり", "○", "〇", "1", "true", "TRUE"})
+_NO = frozenset({"無", "なし", "×", "✕", "0", "false", "FALSE"})
+
+
+def _barrier_free_fact(column: str, value: str) -> str:
+    """A barrier-free column as a resident reads it: 車椅子使用者用トイレあり, 多機能トイレ 2."""
+    if column.endswith("有無"):
+        stem = column.removesuffix("有無")
+        if value in _YES:
+            return f"{stem}あり"
+        if value in _NO:
+            return f"{stem}なし"
+        return f"{stem}: {value}"
+    return f"{column.removesuffix('数')} {value}"
+
+
 def _barrier_free(row: Mapping[str, str]) -> str:
-    """バリアフリー情報, then each barrier-free column as "column: value", ";"-separated."""
+    """バリアフリー情報, then each barrier-free column's fact, ";"-separated."""
     facts = [_first(row, ("バリアフリー情報",))]
-    facts += [f"{c}: {row[c].strip()}" for c in _BARRIER_FREE_COLUMNS if row.get(c, "").strip()]
+    facts += [
+        _barrier_free_fact(column, normalise(row[column]))
+        for column in _BARRIER_FREE_COLUMNS
+        if row.get(column, "").strip()
+    ]
     return ";".join(fact for fact in facts if fact)
 
 
