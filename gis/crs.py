@@ -8,6 +8,7 @@ mistake than a CRS we should silently trust.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -141,6 +142,11 @@ def _within(geom: BaseGeometry, bounds: Bounds) -> bool:
         and bounds.min_lat <= min_y
         and max_y <= bounds.max_lat
     )
+
+
+def on_earth(lon: float, lat: float) -> bool:
+    """True for a longitude and latitude that name a place: finite, |lat| ≤ 90, |lon| ≤ 180."""
+    return math.isfinite(lon) and math.isfinite(lat) and abs(lat) <= 90 and abs(lon) <= 180
 
 
 def looks_like_japan(geom: BaseGeometry) -> bool:

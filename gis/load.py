@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
     tuple_,
     update,
 )
@@ -65,6 +66,11 @@ class LoadResult:
             f"{self.inserted} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.retired} retired"
         )
+
+
+class RetireRefused(ValueError):
+    """A facility file that would retire more of a city's rows than allowed: likely cut
+    short or the wrong file. Nothing was loaded."""
 
 
 def file_checksum(path: Path) -> str:
@@ -252,13 +258,23 @@ def _facility_row(record: FacilityRecord, source_file: str) -> dict[str, object]
     }
 
 
-def load_facilities(conn: Connection, read: FacilityFile, source_file: str) -> LoadResult:
+def load_facilities(
+    conn: Connection,
+    read: FacilityFile,
+    source_file: str,
+    *,
+    max_retire_share: float | None = None,
+) -> LoadResult:
     """Upsert a facility file's records by (city code, dataset, ID).
 
     Active facilities of the same cities and dataset whose ID is not in the file at all are
     retired: kept, no longer offered. A row the reader skipped (no coordinates) is still in
-    the file, so its older version stays as it was.
+    the file, so its older version stays as it was. Raises RetireRefused, before anything
+    changes, when that would retire more than `max_retire_share` of a city's active rows of
+    the dataset (None: any share).
     """
+    if max_retire_share is not None:
+        _check_retire_share(conn, read, max_retire_share)
     inserted = updated = 0
     key = ("city_code", "dataset", "source_id")
     # The file name alone does not make a change: the same data in a renamed file is unchanged.
@@ -282,6 +298,30 @@ def load_facilities(conn: Connection, read: FacilityFile, source_file: str) -> L
             updated += int(not row.fresh)
     retired = _retire_missing_facilities(conn, read)
     return LoadResult(inserted, updated, len(read.records) - inserted - updated, retired)
+
+
+_RETIRE_SHARES = text("""
+    SELECT city_code, count(*) AS active,
+           count(*) FILTER (WHERE NOT (source_id = ANY(CAST(:ids AS text[])))) AS gone
+    FROM facilities
+    WHERE active AND dataset = :dataset AND city_code = :city
+    GROUP BY city_code
+""")
+
+
+def _check_retire_share(conn: Connection, read: FacilityFile, max_share: float) -> None:
+    for city in sorted({city for city, _ in read.present}):
+        ids = sorted(source_id for code, source_id in read.present if code == city)
+        row = conn.execute(
+            _RETIRE_SHARES, {"ids": ids, "dataset": str(read.dataset), "city": city}
+        ).first()
+        if row is not None and row.gone > max_share * row.active:
+            raise RetireRefused(
+                f"this file would retire {row.gone} of the {row.active} facilities of city "
+                f"{city} in this list ({row.gone / row.active:.0%}, more than "
+                f"{max_share:.0%}): is it cut short, or another list? Nothing was loaded; "
+                "if it is complete, load it again with --allow-retire"
+            )
 
 
 def _retire_missing_facilities(conn: Connection, read: FacilityFile) -> int:

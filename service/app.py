@@ -9,15 +9,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service import health, public
+from service.body_limit import BodyLimit
 from service.crew import alerts as crew_alerts
 from service.crew import clusters as crew_clusters
 from service.crew import exports as crew_exports
 from service.crew import map as crew_map
 from service.crew import routes as crew_routes
 from service.crew import shelters as crew_shelters
-from service.errors import install_error_handlers
+from service.errors import install_error_handlers, too_large
 from service.line import webhook
 from service.metrics import Metrics
 from service.open311.routes import router as open311_router
@@ -57,9 +59,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.workers = runtime.inbox if inbox_workers else None
             app.state.outbox = runtime.outbox
             app.state.notices = runtime.notices
+            app.state.photos = runtime.photos
             yield
 
-    app = FastAPI(title="civic-gis", lifespan=lifespan)
+    # No public /docs or /openapi.json: they would list every crew and admin route (crews
+    # get the schema at /crew/openapi.json).
+    app = FastAPI(
+        title="civic-gis", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -75,6 +82,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(open311_router)
     templates = [CREW_TEMPLATES, PUBLIC_TEMPLATES]
     assets: list[str | tuple[str, str]] = []
+    # The webhook reads and limits its body itself (WEBHOOK_MAX_BODY_BYTES), to verify the
+    # signature over the raw bytes and count what it refuses.
+    body_limits: dict[str, int | None] = {str(app.url_path_for("line_webhook")): None}
     if settings.line.sandbox:
         # Tooling, not product: the stand-in and the chat page are imported in sandbox mode
         # only.
@@ -83,7 +93,15 @@ def create_app(settings: Settings) -> FastAPI:
         sandbox_chat.mount(app)
         templates.append(sandbox_chat.TEMPLATES)
         assets.append(sandbox_chat.ASSETS)
+        body_limits[str(app.url_path_for("say_image"))] = sandbox_chat.IMAGE_BODY_MAX_BYTES
         log.warning("sandbox mode: LINE is simulated by the stand-in at %s", SANDBOX_PATH)
+    app.add_middleware(
+        BodyLimit, default=settings.server.max_body_bytes, limits=body_limits, refuse=too_large
+    )
+    if settings.server.trusted_proxies:
+        # The client's address (the login throttle's) from X-Forwarded-For, only when the
+        # connection comes from one of FORWARDED_ALLOW_IPS.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.server.trusted_proxies)
     app.state.templates = build_templates(settings, templates)
     # The crew pages' CSS and the map's JS/CSS (Leaflet from npm, copied at set-up): served
     # here, never from a CDN, since many municipal networks have no internet.

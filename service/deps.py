@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.metrics import Metrics
 from service.notifications import Notice
+from service.photos import PhotoStore
 from service.settings import Settings
 from service.vocabulary import Lang
 
@@ -46,6 +47,12 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_photos(request: Request) -> PhotoStore:
+    """The app's photo store (a folder or a bucket)."""
+    photos: PhotoStore = request.app.state.photos
+    return photos
+
+
 def get_workers(request: Request) -> Wakeable | None:
     """The in-app inbox workers, or None when they run as `civic worker` processes."""
     workers: Wakeable | None = request.app.state.workers
@@ -63,3 +70,4 @@ Engine = Annotated[AsyncEngine, Depends(get_engine)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 Workers = Annotated[Wakeable | None, Depends(get_workers)]
 Notices = Annotated[NoticeWording, Depends(get_notices)]
+Photos = Annotated[PhotoStore, Depends(get_photos)]

@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse, Response
 
 from gis.shelter_status import StatusError
 from service.alerts import AlertError
+from service.body_limit import BodyTooLarge, route_path
 from service.crew.auth import AccountError, Throttled
-from service.open311.formats import Open311Error, error_response, format_of
+from service.open311.formats import Fmt, Open311Error, error_response, format_of
 from service.reports import WorkflowError
 
 # The HTTP status of each domain error a route may raise (subclasses included).
@@ -64,8 +65,25 @@ async def _open311_error(request: Request, exc: Exception) -> Response:
     return error_response(format_of(request), exc)
 
 
+def too_large(path: str, limit: int) -> Response:
+    """The 413 of a request body over `limit` bytes (Open311 in the spec's format)."""
+    error = BodyTooLarge(limit)
+    if path.startswith("/open311/"):
+        fmt: Fmt = "json" if path.endswith(".json") else "xml"
+        return error_response(fmt, Open311Error(413, [error.detail]))
+    return JSONResponse({"detail": error.detail}, 413)
+
+
+async def _body_too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)  # noqa: S101  (registered for that class only)
+    response = too_large(route_path(request.scope), exc.limit)
+    response.headers.update(exc.headers or {})
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer the domain's errors on `app`."""
     for error in STATUSES:
         app.add_exception_handler(error, _domain_error)
     app.add_exception_handler(Open311Error, _open311_error)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)

@@ -3,7 +3,9 @@
 The inbox worker (and the webhook, for the events it stores) sets the event ID in a context
 variable, so every line logged while handling an event carries it without passing it around.
 LINE user IDs never reach a log: the formatters blank anything shaped like one, whatever a
-message or an exception says. Message text is never logged by the service's own calls.
+message or an exception says, and an API key sent in a query string (the access log's
+`?api_key=…`). Message text is never logged by the service's own calls, and database errors
+never quote the data of the statement that failed (service/db_errors.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ current_event_id: ContextVar[str | None] = ContextVar("civic_event_id", default=
 # LINE user, group and room IDs: U, C or R and 32 lowercase hex digits.
 _LINE_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
 LINE_ID_MASK = "U[hidden]"
+# An Open311 client's key in a URL, as the access log writes the request's path.
+_API_KEY = re.compile(r"([?&]api_key=)[^&\s\"]*")
 
 
 @contextmanager
@@ -36,8 +40,8 @@ def event_context(event_id: str) -> Iterator[None]:
 
 
 def scrub(line: str) -> str:
-    """`line` with every LINE user, group and room ID blanked."""
-    return _LINE_ID.sub(LINE_ID_MASK, line)
+    """`line` with every LINE user, group and room ID and every API key in a URL blanked."""
+    return _API_KEY.sub(r"\1[hidden]", _LINE_ID.sub(LINE_ID_MASK, line))
 
 
 class JsonFormatter(logging.Formatter):

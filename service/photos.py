@@ -19,8 +19,9 @@ import re
 import struct
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -48,14 +49,29 @@ class PhotoError(ValueError):
 
 
 @dataclass(frozen=True)
-class ProcessedPhoto:
-    """A cleaned photo: JPEG bytes without metadata, keyed by the SHA-256 of `image`."""
+class PhotoFiles:
+    """What a store keeps of a photo: JPEG bytes and a thumbnail, keyed by the SHA-256 of
+    `image`."""
 
     key: str
     image: bytes
     thumbnail: bytes
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto(PhotoFiles):
+    """A cleaned photo: JPEG bytes without metadata, and its size in pixels."""
+
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo in a store, and when it was stored (or stored again) last."""
+
+    key: str
+    stored_at: datetime
 
 
 @dataclass(frozen=True)
@@ -165,18 +181,24 @@ def _encode_jpeg(img: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _check_key(key: str) -> str:
-    """Only 64 lowercase hex characters: a key can never name a path outside the store."""
+def check_photo_key(key: str) -> str:
+    """`key` if it is 64 lowercase hex characters (a key can never name a path outside a
+    store), else ValueError."""
     if _KEY_PATTERN.fullmatch(key) is None:
         raise ValueError(f"not a photo key: {key!r}")
     return key
 
 
 class PhotoStore(Protocol):
-    """Where processed photos live, addressed by `ProcessedPhoto.key`."""
+    """Where processed photos live, addressed by `PhotoFiles.key`.
 
-    def put(self, photo: ProcessedPhoto) -> None:
-        """Store the photo and its thumbnail; storing a key again changes nothing."""
+    Storing a key again refreshes its time: a photo just sent again is as young as a new one
+    (see service/photo_cleanup.py). A photo's thumbnail goes with it: stored before it,
+    removed after it, so whenever `exists` is true both are there.
+    """
+
+    def put(self, photo: PhotoFiles) -> None:
+        """Store the photo and its thumbnail; ValueError if the key is not the hash."""
         ...
 
     def get(self, key: str, *, thumbnail: bool = False) -> bytes:
@@ -187,6 +209,30 @@ class PhotoStore(Protocol):
         """Whether the photo is stored."""
         ...
 
+    def stored(self) -> Iterator[StoredPhoto]:
+        """Every stored photo, in no particular order."""
+        ...
+
+    def stored_at(self, key: str) -> datetime | None:
+        """When the photo was stored (or stored again) last; None if it is not stored."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the photo and its thumbnail; a key not stored is no error."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the photos are, for people: a folder, or s3://bucket/prefix."""
+        ...
+
+
+def check_photo_files(photo: PhotoFiles) -> None:
+    """ValueError unless `photo`'s key is well formed and the SHA-256 of its image."""
+    check_photo_key(photo.key)
+    if hashlib.sha256(photo.image).hexdigest() != photo.key:
+        raise ValueError(f"photo key {photo.key} is not the SHA-256 of its image")
+
 
 class LocalPhotoStore:
     """A `PhotoStore` in a directory: `root/ab/cd/<key>.jpg` and `<key>.thumb.jpg`."""
@@ -195,11 +241,15 @@ class LocalPhotoStore:
         """Use `root`; it and its subdirectories are created on the first `put`."""
         self.root = root
 
-    def put(self, photo: ProcessedPhoto) -> None:
-        """Write both files atomically unless present; ValueError if the key is not the hash."""
-        _check_key(photo.key)
-        if hashlib.sha256(photo.image).hexdigest() != photo.key:
-            raise ValueError(f"photo key {photo.key} is not the SHA-256 of its image")
+    @property
+    def location(self) -> str:
+        """The folder."""
+        return str(self.root)
+
+    def put(self, photo: PhotoFiles) -> None:
+        """Write both files atomically unless present (then refresh their time);
+        ValueError if the key is not the hash."""
+        check_photo_files(photo)
         # Thumbnail first: once the full image exists (what `exists` checks), both do.
         self._write_once(self._path(photo.key, thumbnail=True), photo.thumbnail)
         self._write_once(self._path(photo.key, thumbnail=False), photo.image)
@@ -215,16 +265,39 @@ class LocalPhotoStore:
         """Whether the photo is stored; ValueError if the key is malformed."""
         return self._path(key, thumbnail=False).is_file()
 
+    def stored(self) -> Iterator[StoredPhoto]:
+        """Every photo under the folder, with its file's time."""
+        for path in self.root.glob("??/??/*.jpg"):
+            key = path.name.removesuffix(".jpg")
+            if _KEY_PATTERN.fullmatch(key):
+                with suppress(FileNotFoundError):  # removed meanwhile
+                    yield StoredPhoto(key, _modified(path))
+
+    def stored_at(self, key: str) -> datetime | None:
+        """The time of the photo's file; None if it is not stored."""
+        try:
+            return _modified(self._path(key, thumbnail=False))
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        """Remove the photo, then its thumbnail."""
+        self._path(key, thumbnail=False).unlink(missing_ok=True)
+        self._path(key, thumbnail=True).unlink(missing_ok=True)
+
     def _path(self, key: str, *, thumbnail: bool) -> Path:
-        _check_key(key)
+        check_photo_key(key)
         suffix = ".thumb.jpg" if thumbnail else ".jpg"
         return self.root / key[:2] / key[2:4] / f"{key}{suffix}"
 
     @staticmethod
     def _write_once(path: Path, data: bytes) -> None:
-        # Content-addressed: an existing file already holds these bytes.
+        # Content-addressed: an existing file already holds these bytes; its time is
+        # refreshed, so that a photo stored again is not taken for an old unreferenced one.
         if path.exists():
-            return
+            with suppress(FileNotFoundError):
+                os.utime(path)
+                return
         path.parent.mkdir(parents=True, exist_ok=True)
         # A temporary file in the same directory, then a rename: readers never see a
         # half-written photo, and a crash leaves at most a stray temporary file.
@@ -238,3 +311,7 @@ class LocalPhotoStore:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+
+
+def _modified(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -8,11 +8,12 @@ ALERT_TOPICS, ALERT_DEFAULT_TOPICS) are checked entry by entry by `Settings.chec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, DirectoryPath, Field, field_validator
+from pydantic import BaseModel, DirectoryPath, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -88,11 +89,56 @@ class DataSettings(BaseSettings):
     model_config = _ENV
 
     photo_dir: Path = Field(default=PROJECT_DIR / ".data" / "photos", alias="PHOTO_DIR")
+    # Where photos are kept: a folder, or an S3-compatible bucket as s3://bucket/prefix (its
+    # endpoint and credentials in ObjectStoreSettings). Unset: the folder PHOTO_DIR.
+    photo_store: str | None = Field(default=None, alias="PHOTO_STORE")
     service_area: Path = Field(
         default=PROJECT_DIR / "hazard_maps" / "service_area.geojson", alias="SERVICE_AREA"
     )
     shelters: Path = Field(default=PROJECT_DIR / "shelters.geojson", alias="SHELTERS_FILE")
     hazard_maps: Path = Field(default=PROJECT_DIR / "hazard_maps", alias="HAZARD_MAPS_DIR")
+    # A facility file that would retire more than this share of a city's rows of its list
+    # is refused (`civic load facilities --allow-retire` loads it anyway).
+    facility_retire_max_share: float = Field(
+        default=0.2, ge=0, le=1, alias="FACILITY_RETIRE_MAX_SHARE"
+    )
+
+    @field_validator("photo_store")
+    @classmethod
+    def _a_folder_or_a_bucket(cls, value: str | None) -> str | None:
+        if value and "://" in value and bucket_of(value) is None:
+            raise ValueError(
+                "write a folder, or s3://bucket/prefix (bucket: 3 to 63 lowercase letters, "
+                "digits, dots and hyphens)"
+            )
+        return value or None
+
+    @property
+    def photo_location(self) -> str:
+        """PHOTO_STORE, or the folder PHOTO_DIR."""
+        return self.photo_store or str(self.photo_dir)
+
+
+_BUCKET_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
+
+
+def bucket_of(location: str) -> tuple[str, str] | None:
+    """(bucket, prefix) of an s3://bucket/prefix location (the prefix without slashes at
+    its ends, "" for none); None for anything else."""
+    found = _BUCKET_URL.fullmatch(location)
+    return None if found is None else (found.group(1), (found.group(2) or "").strip("/"))
+
+
+class ObjectStoreSettings(BaseSettings):
+    """An S3-compatible object store, for PHOTO_STORE=s3://…: the standard AWS variables.
+    Unset ones are left to boto3's own chain (~/.aws, an instance's role)."""
+
+    model_config = _ENV
+
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
+    secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
+    region: str | None = Field(default=None, alias="AWS_REGION")
 
 
 class AnswerSettings(BaseSettings):
@@ -226,8 +272,16 @@ class CrewSettings(BaseSettings):
     # turns it off, everything else keeps it.
     cookie_secure: bool = Field(default=True, alias="CREW_COOKIE_SECURE")
     session_hours: float = Field(default=12.0, gt=0, alias="CREW_SESSION_HOURS")
+    # Failed logins for one name from one address (a typo, a guesser at one place).
     login_max_failures: int = Field(default=5, ge=1, alias="CREW_LOGIN_MAX_FAILURES")
     login_window_seconds: int = Field(default=900, ge=1, alias="CREW_LOGIN_WINDOW_SECONDS")
+    # Failed logins for one name from everywhere, which stop attempts only from addresses
+    # the account has not signed in from lately: a guesser spread over many addresses is
+    # slowed down without locking out the office.
+    login_name_max_failures: int = Field(default=50, ge=1, alias="CREW_LOGIN_NAME_MAX_FAILURES")
+    login_name_window_seconds: int = Field(
+        default=3600, ge=1, alias="CREW_LOGIN_NAME_WINDOW_SECONDS"
+    )
 
 
 DEFAULT_TOPICS = (
@@ -352,6 +406,12 @@ class ServerSettings(BaseSettings):
     # The path prefix a reverse proxy serves the app under and strips ("/civic"): links,
     # redirects and cookies then carry it.
     root_path: str = Field(default="", alias="ROOT_PATH")
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or networks,
+    # comma-separated, or "*". Empty: none, the connecting address is the client's.
+    forwarded_allow_ips: str = Field(default="", alias="FORWARDED_ALLOW_IPS")
+    # Larger request bodies get 413 before they are read (the webhook and photo uploads
+    # have limits of their own).
+    max_body_bytes: int = Field(default=1_000_000, ge=1, alias="REQUEST_MAX_BODY_BYTES")
 
     @field_validator("root_path")
     @classmethod
@@ -359,6 +419,24 @@ class ServerSettings(BaseSettings):
         if value and not re.fullmatch(r"(/[^/\s?#]+)+", value):
             raise ValueError("not a path prefix: leave it empty, or write one like /civic")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is no address or network: write e.g. 127.0.0.1,10.0.0.0/8"
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """The entries of FORWARDED_ALLOW_IPS."""
+        return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
 
     @property
     def base_url(self) -> str:
@@ -374,6 +452,7 @@ class Settings(BaseModel):
     line: LineSettings
     inbox: InboxSettings
     data: DataSettings
+    objects: ObjectStoreSettings
     answer: AnswerSettings
     reports: ReportSettings
     outbox: OutboxSettings
@@ -393,6 +472,7 @@ class Settings(BaseModel):
             line=LineSettings(),
             inbox=InboxSettings(),
             data=DataSettings(),
+            objects=ObjectStoreSettings(),
             answer=AnswerSettings(),
             reports=ReportSettings(),
             outbox=OutboxSettings(),

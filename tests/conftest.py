@@ -26,6 +26,7 @@ from tests.utils.servers import serve
 pytest_plugins = [
     "tests.utils.chromium",
     "tests.utils.crew",
+    "tests.utils.objectstore",
     "tests.utils.sandbox",
     "tests.utils.tiles",
 ]

@@ -24,11 +24,12 @@ from service.crew.auth import (
     authenticate,
     create_account,
 )
-from service.settings import CrewSettings
+from service.settings import CrewSettings, ServerSettings
 from tests.utils.app import RunningApp
 from tests.utils.cli import civic
 from tests.utils.crew import PASSWORD, Browser, add_ready_account
 from tests.utils.database import in_transaction
+from tests.utils.servers import serve
 
 RESIDENT = "U" + "f" * 32
 OJI = (139.736233, 35.758357)  # lon, lat
@@ -137,31 +138,63 @@ def test_the_sixth_attempt_in_the_window_is_throttled_even_with_the_right_passwo
     assert 0 < int(throttled.headers["retry-after"]) <= 900
     assert "Too many failed logins" in _alert(throttled)
     assert "civic_session" not in browser.cookies
-    # The same address is throttled for every name.
-    assert browser.login("suzuki", PASSWORD).status_code == 429
+    # Another name at the same address (a colleague at the same office) is not held up.
+    assert browser.login("suzuki", PASSWORD).status_code == 303
 
 
-def test_failures_count_per_name_across_addresses_and_a_success_clears_them(
-    running_app: RunningApp,
-) -> None:
-    settings = CrewSettings()
-    url = running_app.database_url
+def _attempt(running_app: RunningApp, password: str, ip: str, settings: CrewSettings) -> bool:
+    async def work(conn: AsyncConnection) -> bool:
+        return await authenticate(conn, "tanaka", password, ip, settings=settings) is not None
+
+    return in_transaction(running_app.database_url, work)
+
+
+def test_guessing_from_elsewhere_never_locks_the_office_out(running_app: RunningApp) -> None:
+    settings = CrewSettings(CREW_LOGIN_NAME_MAX_FAILURES=12)
+    office, home = "192.0.2.10", "203.0.113.7"
     add_ready_account(running_app, "tanaka")
-
-    def attempt(password: str, ip: str) -> bool:
-        async def work(conn: AsyncConnection) -> bool:
-            return await authenticate(conn, "tanaka", password, ip, settings=settings) is not None
-
-        return in_transaction(url, work)
-
-    for n in range(4):
-        assert not attempt("wrong", f"192.0.2.{n}")
-    assert attempt(PASSWORD, "192.0.2.10")  # clears the four failures
-    for n in range(5):
-        assert not attempt("wrong", f"198.51.100.{n}")
+    assert _attempt(running_app, PASSWORD, office, settings)
+    # An attacker spreads guesses for the name over many addresses, each below its limit.
+    for n in range(12):
+        assert not _attempt(running_app, "wrong", f"198.51.100.{n // 4}", settings)
+    # The name is now held up at addresses it never signed in from…
     with pytest.raises(Throttled) as throttled:
-        attempt(PASSWORD, "203.0.113.1")
-    assert 0 < throttled.value.retry_after <= settings.login_window_seconds
+        _attempt(running_app, PASSWORD, home, settings)
+    assert 0 < throttled.value.retry_after <= settings.login_name_window_seconds
+    # …but the office, where it signed in before, still signs in.
+    assert _attempt(running_app, PASSWORD, office, settings)
+    # And one guesser at the office address stops only that name there.
+    for _ in range(5):
+        assert not _attempt(running_app, "wrong", office, settings)
+    with pytest.raises(Throttled):
+        _attempt(running_app, PASSWORD, office, settings)
+
+
+def test_forwarded_addresses_count_only_from_a_configured_proxy(
+    running_app: RunningApp, browsers: Callable[[], Browser]
+) -> None:
+    add_ready_account(running_app, "tanaka")
+    browser = browsers()
+
+    def login_from(address: str, password: str) -> int:
+        token = browser.csrf_token("/crew/login")
+        form = {"name": "tanaka", "password": password, "csrf_token": token}
+        answer = browser.post("/crew/login", data=form, headers={"X-Forwarded-For": address})
+        return answer.status_code
+
+    # FORWARDED_ALLOW_IPS is empty: a client cannot pose as five addresses.
+    assert [login_from(f"198.51.100.{n}", "wrong") for n in range(5)] == [401] * 5
+    assert login_from("198.51.100.99", PASSWORD) == 429
+    settings = running_app.settings.model_copy(
+        update={"server": ServerSettings(FORWARDED_ALLOW_IPS="127.0.0.1")}
+    )
+    with serve(create_app(settings)) as url:
+        behind_proxy = Browser(url)
+        browser = behind_proxy
+        # Behind the proxy the forwarded address is the client's: the earlier failures
+        # were all 127.0.0.1's, and this is another address.
+        assert login_from("192.0.2.10", PASSWORD) == 303
+        behind_proxy.client.close()
 
 
 def test_the_one_time_password_must_be_changed_before_anything_else(
@@ -241,6 +274,18 @@ def test_forms_without_the_right_csrf_token_are_refused(
     stranger.csrf_token("/crew/login")
     forged = {**form, "csrf_token": "forged"}
     assert stranger.post("/crew/login", data=forged).status_code == 403
+
+
+def test_the_api_description_is_for_crews_only(running_app: RunningApp, browser: Browser) -> None:
+    with httpx.Client(base_url=running_app.url, trust_env=False, timeout=10) as anonymous:
+        for path in ("/openapi.json", "/docs", "/redoc"):
+            assert anonymous.get(path).status_code == 404
+        assert anonymous.get("/crew/openapi.json").status_code == 401
+    add_ready_account(running_app, "tanaka", "crew")
+    browser.login("tanaka", PASSWORD)
+    described = browser.get("/crew/openapi.json", html=False)
+    assert described.status_code == 200
+    assert "/crew/accounts" in described.json()["paths"]
 
 
 def test_the_accounts_page_is_for_admins_only(

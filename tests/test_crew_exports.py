@@ -105,6 +105,22 @@ def test_csv_export_is_excel_ready_filtered_and_has_no_line_user_id(
     assert len(everything) == 3 and str(light.report_id) in everything[2]
 
 
+def test_full_width_formula_starters_are_neutralised_like_ascii_ones(
+    running_app: RunningApp, browser: Browser
+) -> None:
+    starts = ("＝HYPERLINK(1)", "＋81", "－1+2", "＠SUM(1)", "=1", "普通の説明")
+    _file(
+        running_app,
+        *(_road((OJI[0] + n * 0.01, OJI[1]), description=d) for n, d in enumerate(starts)),
+    )
+    answer = logged_in(running_app, browser).get("/crew/export.csv")
+    header, *rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    column = header.index("内容 (description)")
+    assert sorted(row[column] for row in rows) == sorted(
+        ["'" + text for text in starts[:5]] + ["普通の説明"]
+    )
+
+
 def test_geojson_export_holds_one_lon_lat_point_per_report(
     running_app: RunningApp, browser: Browser
 ) -> None:

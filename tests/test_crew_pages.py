@@ -108,8 +108,9 @@ def test_photos_are_served_to_crews_only(running_app: RunningApp, browser: Brows
     crew = logged_in(running_app, browser)
     full = crew.get(f"/crew/clusters/{road}/photos/{key}")
     assert full.status_code == 200 and full.headers["content-type"] == "image/jpeg"
-    assert "private" in full.headers["cache-control"]
+    assert full.headers["cache-control"] == "no-store"
     thumb = crew.get(f"/crew/clusters/{road}/thumbnail")
+    assert thumb.headers["cache-control"] == "no-store"
     assert Image.open(io.BytesIO(thumb.content)).size == (320, 240)
     # a photo of another cluster is not reachable through this one
     assert crew.get(f"/crew/clusters/{light}/photos/{key}").status_code == 404

@@ -75,7 +75,7 @@ def test_older_public_layout_in_utf8_with_bom() -> None:
         "さくら坂図書館": FacilityCategory.LIBRARY,
         "ひばり区民事務所": FacilityCategory.WARD_OFFICE,
         "ひばり区民センター": FacilityCategory.COMMUNITY_CENTRE,
-        "かえで公園": FacilityCategory.OTHER,
+        "かえで公園": FacilityCategory.PARK,
     }
     library = found["みどり台図書館"]
     assert (library.city_code, library.source_id) == ("13117", "1")
@@ -196,6 +196,43 @@ def test_a_repeated_id_is_refused(tmp_path: Path) -> None:
         read_facilities_csv(path)
 
 
+def test_categories_come_from_the_poi_code_else_from_how_the_name_ends() -> None:
+    found = _by_name(_read("poi_codes_v2.csv"))
+    assert {name: r.category for name, r in found.items()} == {
+        "ほくと区役所前駅第一自転車駐車場": FacilityCategory.OTHER,  # POI 3732 駐輪場
+        "ほくと区役所前駅第二自転車駐車場": FacilityCategory.OTHER,  # no code: ends 駐車場
+        "ほくと保健所": FacilityCategory.HEALTH_CENTRE,
+        "にじいろ健康福祉センター": FacilityCategory.HEALTH_CENTRE,
+        "なかよし児童館": FacilityCategory.CHILDREN,
+        "みなみ体育館": FacilityCategory.SPORTS,
+        "さくらんぼ公園": FacilityCategory.PARK,
+        "つばめ公園前自転車駐車場": FacilityCategory.OTHER,
+        "ほくと区役所（第二庁舎）": FacilityCategory.WARD_OFFICE,
+        "こもれび図書館": FacilityCategory.LIBRARY,
+    }
+    # The barrier-free columns are kept, after バリアフリー情報.
+    assert found["みなみ体育館"].barrier_free == (
+        "エレベーター;車椅子使用者用トイレあり;オストメイト設置トイレなし"
+    )
+    assert found["にじいろ健康福祉センター"].barrier_free == "車椅子使用者用トイレあり"
+
+
+def test_a_file_cut_off_in_its_last_row_is_refused_naming_the_row(tmp_path: Path) -> None:
+    whole = (FIXTURES / "aed_v1.csv").read_text(encoding="utf-8").rstrip("\n")
+    last_row = len(whole.splitlines()) - 1
+    cut = whole[: whole.rindex(",", 0, whole.rindex("\n") + 80)]  # inside the last row
+    path = tmp_path / "aed_cut.csv"
+    path.write_text(cut, encoding="utf-8")
+    with pytest.raises(
+        SourceError,
+        match=f"aed_cut.csv: row {last_row}: has .* fields and the file ends without a newline",
+    ):
+        read_facilities_csv(path)
+    # A short last row that ends with a newline is a spreadsheet's dropped empty cells.
+    path.write_text(cut + "\n", encoding="utf-8")
+    assert len(read_facilities_csv(path).records) == last_row
+
+
 # -- the loader and the query ----------------------------------------------------------------
 
 
@@ -227,6 +264,26 @@ def test_loader_is_idempotent_updates_by_id_and_retires_what_is_gone(
     assert load_file("public_v2_cp932_newer.csv") == load.LoadResult(unchanged=3)
     with empty_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM facilities WHERE active")) == 10
+
+
+def test_a_load_that_would_retire_too_much_stops_and_asks(kita_url: str, tmp_path: Path) -> None:
+    assert civic(kita_url, "load", "facilities", str(FIXTURES / "poi_codes_v2.csv")).returncode == 0
+    lines = (FIXTURES / "poi_codes_v2.csv").read_text(encoding="utf-8-sig").splitlines()
+    fewer = tmp_path / "poi_codes_fewer.csv"
+    fewer.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")  # 5 of the 10 rows
+    refused = civic(kita_url, "load", "facilities", str(fewer))
+    assert refused.returncode == 1
+    assert "would retire 5 of the 10 facilities of city 13117" in refused.stderr
+    assert "--allow-retire" in refused.stderr
+    engine = create_engine(kita_url)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM facilities WHERE active")) == 10
+    allowed = civic(kita_url, "load", "facilities", str(fewer), "--allow-retire")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "5 retired" in allowed.stdout
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM facilities WHERE active")) == 5
+    engine.dispose()
 
 
 def _nearest(url: str, lat: float, lon: float, category: FacilityCategory, **kw: Any) -> Any:
@@ -325,6 +382,18 @@ def test_aed_word_asks_for_a_location_then_shows_the_nearest(
     assert "■ この地点のハザード" in again.messages[0]["text"]
 
 
+def test_health_centre_word_reaches_the_health_centres(
+    running_app: RunningApp, sender: WebhookSender, standin: LinePlatformStandIn
+) -> None:
+    _load(running_app.database_url, "poi_codes_v2.csv")
+    asked = _say(sender, standin, sandbox.text_event(standin, USER_JA, "保健所"))
+    assert "保健所・保健センター" in asked.messages[0]["text"]
+    lat, lon = JUJO
+    answer = _say(sender, standin, sandbox.location_event(standin, USER_JA, lat, lon))
+    names = [_texts(b)[0] for b in _bubbles(answer)]
+    assert sorted(names) == ["にじいろ健康福祉センター", "ほくと保健所"]
+
+
 def test_location_answer_offers_the_facility_menu(
     running_app: RunningApp, sender: WebhookSender, standin: LinePlatformStandIn
 ) -> None:
@@ -344,7 +413,7 @@ def test_location_answer_offers_the_facility_menu(
         "Library",
         "Ward / city office",
         "Community centre",
-        "Other facility",
+        "Park",
     ]
     answer = _say(sender, standin, sandbox.postback_event(standin, USER_EN, choices["Library"]))
     assert answer.messages[0]["text"].startswith("■ Nearest: Library")

@@ -142,6 +142,16 @@ def test_outside_service_area_is_told_honestly(
     assert len(_bubbles(delivery)) == 5
 
 
+def test_a_location_that_is_no_place_gets_a_clear_answer(
+    sender: WebhookSender, standin: LinePlatformStandIn
+) -> None:
+    for lat, lon in ((1000.0, 139.7), (35.7, -500.0)):
+        (message,) = _ask(sender, standin, USER_JA, lat, lon).messages
+        assert "この位置情報は読み取れません" in message["text"] and f"{lat:g}" in message["text"]
+        assert "km" not in message["text"]
+        assert message["quickReply"]["items"][0]["action"]["type"] == "location"
+
+
 def test_shelter_words_ask_for_location(
     sender: WebhookSender, standin: LinePlatformStandIn
 ) -> None:

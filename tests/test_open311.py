@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -284,6 +286,25 @@ def test_a_key_files_at_most_its_hourly_allowance(running_app: RunningApp) -> No
     assert len(_rows(running_app, "SELECT id FROM reports")) == 3
 
 
+@pytest.mark.parametrize(
+    "app_overrides", [{"open311": Open311Settings(OPEN311_REQUESTS_PER_HOUR=10)}], indirect=True
+)
+def test_the_hourly_allowance_holds_under_concurrent_filings(running_app: RunningApp) -> None:
+    key = _new_key(running_app, "burst-app")
+    form = {"api_key": key, "service_code": "road", "lat": str(OJI[0]), "long": str(OJI[1])}
+    start = threading.Barrier(20)
+
+    def post(_: int) -> int:
+        with httpx.Client(base_url=_base(running_app), trust_env=False, timeout=30) as client:
+            start.wait()
+            return client.post("/requests.json", data=form).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = sorted(pool.map(post, range(20)))
+    assert statuses == [200] * 10 + [429] * 10
+    assert len(_rows(running_app, "SELECT id FROM reports")) == 10
+
+
 def test_bad_filings_are_refused_naming_each_problem(running_app: RunningApp) -> None:
     key = _new_key(running_app, "partner-app")
     good = {"api_key": key, "service_code": "road", "lat": str(OJI[0]), "long": str(OJI[1])}
@@ -313,6 +334,59 @@ def test_bad_filings_are_refused_naming_each_problem(running_app: RunningApp) ->
     assert any("at most 500" in p for p in several)
     assert problems(jurisdiction_id="city.osaka.lg.jp")[0] == 404
     assert _rows(running_app, "SELECT id FROM reports") == []
+
+
+def test_text_xml_cannot_hold_never_reaches_the_feed(
+    running_app: RunningApp, standin: LinePlatformStandIn
+) -> None:
+    # The phone's address and a crew note are the ways in that are not refused.
+    resident = Resident(running_app, standin, RESIDENT, "ja")
+    done = report_from_text(resident, address="東京都北区\x01王子\ufffe2-7-1\x1f")
+    number = int(done.split("No.")[1].split()[0])
+    (cluster,) = _rows(running_app, "SELECT cluster_id FROM reports WHERE id = :id", id=number)
+    noted = civic(
+        running_app.database_url,
+        *("reports", "status", str(cluster.cluster_id), "accepted"),
+        *("--note", "確認\x0bしました\x07"),
+    )
+    assert noted.returncode == 0, noted.stderr
+    with httpx.Client(base_url=_base(running_app), trust_env=False, timeout=10) as client:
+        for path in ("/requests.xml", f"/requests/{number}.xml", "/requests.json"):
+            body = client.get(path).content
+            assert re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf\xbe", body) is None, path
+    (listed,) = _as_list(_reader(running_app, "xml").get_service_requests())
+    assert listed["address"] == "東京都北区王子2-7-1"
+    assert listed["status_notes"] == "確認しました"
+    (one,) = _reader(running_app).get_service_requests(service_request_id=str(number))
+    assert (one["address"], one["status_notes"]) == ("東京都北区王子2-7-1", "確認しました")
+
+
+def test_filings_holding_text_xml_cannot_hold_are_refused_naming_the_field(
+    running_app: RunningApp,
+) -> None:
+    key = _new_key(running_app, "partner-app")
+    good = {"api_key": key, "service_code": "road", "lat": str(OJI[0]), "long": str(OJI[1])}
+    for fmt in ("json", "xml"):
+        for field, value, character in (
+            ("description", "段差\x01あり", "U+0001"),
+            ("address_string", "王子\x00", "U+0000"),
+            ("description", "\ufffe", "U+FFFE"),
+        ):
+            refused = _raw_post(running_app, {**good, field: value}, fmt)
+            assert refused.status == 400
+            ((code, description),) = _spec_errors(refused.body, fmt)
+            assert code == 400 and f"'{field}' holds {character}" in description
+    assert _rows(running_app, "SELECT id FROM reports") == []
+
+
+def test_a_token_holding_nul_is_refused_in_the_spec_format(running_app: RunningApp) -> None:
+    with httpx.Client(base_url=_base(running_app), trust_env=False, timeout=10) as client:
+        for fmt in ("json", "xml"):
+            answer = client.get(f"/tokens/%00.{fmt}")
+            assert answer.status_code == 400
+            ((code, description),) = _spec_errors(answer.content, fmt)
+            assert code == 400 and "U+0000" in description
+        assert client.get("/tokens/no-such-token.json").status_code == 404
 
 
 async def _synthetic_reports(conn: AsyncConnection) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import time
 import zlib
@@ -271,18 +272,24 @@ def test_local_store_round_trip(tmp_path: Path) -> None:
     assert _stored_files(tmp_path) == [f"{shard}/{key}.jpg", f"{shard}/{key}.thumb.jpg"]
 
 
-def test_local_store_put_is_idempotent(tmp_path: Path) -> None:
+def test_local_store_put_is_idempotent_and_refreshes_the_time(tmp_path: Path) -> None:
     store = LocalPhotoStore(tmp_path)
     photo = process_photo(_gps_jpeg())
     store.put(photo)
     full = tmp_path / photo.key[:2] / photo.key[2:4] / f"{photo.key}.jpg"
+    os.utime(full, (1_000_000_000, 1_000_000_000))  # stored long ago
     before = full.stat()
 
     store.put(photo)
 
     after = full.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert after.st_ino == before.st_ino and full.read_bytes() == photo.image
+    # Stored again: as young as a new photo, so no sweep takes it for an old orphan.
+    assert after.st_mtime > before.st_mtime
+    assert [p.key for p in store.stored()] == [photo.key]
     assert len(_stored_files(tmp_path)) == 2  # no stray temporary files
+    store.delete(photo.key)
+    assert _stored_files(tmp_path) == [] and store.stored_at(photo.key) is None
 
 
 def test_local_store_missing_key(tmp_path: Path) -> None:

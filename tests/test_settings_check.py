@@ -18,7 +18,14 @@ from tests.utils.app import make_settings
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Never reached: the settings are checked before anything opens.
 NO_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:9/none"
-CHECKED = ("REPORT_CATEGORIES", "ALERT_TOPICS", "ALERT_DEFAULT_TOPICS", "CREW_SESSION_HOURS")
+CHECKED = (
+    "REPORT_CATEGORIES",
+    "ALERT_TOPICS",
+    "ALERT_DEFAULT_TOPICS",
+    "CREW_SESSION_HOURS",
+    "PHOTO_STORE",
+    "FORWARDED_ALLOW_IPS",
+)
 TOO_LONG = "道路の穴・段差・ひび割れ・陥没・その他の損傷"  # 22 characters
 
 
@@ -40,6 +47,8 @@ def _civic(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     [
         ("REPORT_CATEGORIES", "road=道路|Road;streetlight", "the entry 'streetlight' has no '='"),
         ("CREW_SESSION_HOURS", "twelve", "Input should be a valid number"),
+        ("PHOTO_STORE", "gs://photos/kita", "write a folder, or s3://bucket/prefix"),
+        ("FORWARDED_ALLOW_IPS", "127.0.0.1,proxy.local", "'proxy.local' is no address"),
     ],
 )
 def test_civic_serve_refuses_a_bad_setting_in_one_line(

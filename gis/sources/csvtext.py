@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from gis.sources.errors import SourceError
@@ -26,12 +27,28 @@ def decode_text(path: str | os.PathLike[str]) -> str:
         raise SourceError(path, "neither UTF-8 nor Shift_JIS (cp932) text") from exc
 
 
+@dataclass(frozen=True)
+class CsvFile:
+    """The records of a CSV file that are not blank, header included, and whether its text
+    ends with a newline (a file cut off in the middle of a record does not)."""
+
+    rows: list[list[str]]
+    ends_with_newline: bool
+
+
+def read_csv(path: str | os.PathLike[str]) -> CsvFile:
+    """The file's records; SourceError (with the line) for broken quoting."""
+    text = decode_text(path)
+    # newline="" keeps newlines inside quoted fields for the csv module to handle.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
+    return CsvFile(rows, text.rstrip(" \t").endswith(("\n", "\r")))
+
+
 def read_csv_rows(path: str | os.PathLike[str]) -> list[list[str]]:
     """Every record of a CSV file that is not blank, header included; SourceError (with the
     line) for broken quoting."""
-    # newline="" keeps newlines inside quoted fields for the csv module to handle.
-    reader = csv.reader(io.StringIO(decode_text(path), newline=""), strict=True)
-    try:
-        return [row for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
+    return read_csv(path).rows

@@ -36,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.crs import looks_like_japan
 from gis.facilities import DATASET_NAMES, Dataset, FacilityCategory, categorise
-from gis.sources.csvtext import read_csv_rows
+from gis.sources.csvtext import read_csv
 from gis.sources.errors import Fail, SourceError
 
 LATITUDE = "緯度"
@@ -47,6 +47,17 @@ _ID_COLUMNS = ("ID", "NO", "No", "番号")
 _PREFECTURE_COLUMNS = ("所在地_都道府県", "都道府県名", "地方公共団体名")
 _ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下")
 _BUILDING_COLUMNS = ("建物名等(方書)", "方書")
+POI_CODE = "POIコード"
+# Barrier-free facts, each a column of its own in the national layouts' facility lists (the
+# 公衆トイレ一覧 ones in 自治体標準オープンデータセット, which some cities add to their
+# 公共施設一覧), kept after バリアフリー情報 as residents read them ("…トイレあり").
+_BARRIER_FREE_COLUMNS = (
+    "車椅子使用者用トイレ有無",
+    "乳幼児用設備設置トイレ有無",
+    "オストメイト設置トイレ有無",
+    "バリアフリートイレ数",
+    "多機能トイレ数",
+)
 # A column of the file's own kind of facility, where it has one (not in the standard
 # 公共施設一覧, but many cities add one).
 _PUBLIC_TYPE_COLUMNS = ("種別", "施設種別", "施設分類", "分類", "種類")
@@ -262,6 +273,33 @@ def _address(row: Mapping[str, str]) -> str:
     return " ".join(part for part in (street, building) if part)
 
 
+_YES = frozenset({"有", "あり", "○", "〇", "1", "true", "TRUE"})
+_NO = frozenset({"無", "なし", "×", "✕", "0", "false", "FALSE"})
+
+
+def _barrier_free_fact(column: str, value: str) -> str:
+    """A barrier-free column as a resident reads it: 車椅子使用者用トイレあり, 多機能トイレ 2."""
+    if column.endswith("有無"):
+        stem = column.removesuffix("有無")
+        if value in _YES:
+            return f"{stem}あり"
+        if value in _NO:
+            return f"{stem}なし"
+        return f"{stem}: {value}"
+    return f"{column.removesuffix('数')} {value}"
+
+
+def _barrier_free(row: Mapping[str, str]) -> str:
+    """バリアフリー情報, then each barrier-free column's fact, ";"-separated."""
+    facts = [_first(row, ("バリアフリー情報",))]
+    facts += [
+        _barrier_free_fact(column, normalise(row[column]))
+        for column in _BARRIER_FREE_COLUMNS
+        if row.get(column, "").strip()
+    ]
+    return ";".join(fact for fact in facts if fact)
+
+
 def _beds(row: Mapping[str, str]) -> int | None:
     digits = re.sub(r"\D", "", normalise(row.get("病床数", "")))
     return int(digits) if digits else None
@@ -302,7 +340,9 @@ class _Reader:
             city_code=city_code,
             dataset=self.dataset,
             source_id=source_id,
-            category=categorise(self.dataset, type_text, name, _beds(row)),
+            category=categorise(
+                self.dataset, type_text, name, _beds(row), normalise(row.get(POI_CODE, ""))
+            ),
             category_text=category_text,
             name=name,
             kana=_first(row, ("名称_カナ",)),
@@ -310,7 +350,7 @@ class _Reader:
             phone=_first(row, ("電話番号", "連絡先電話番号")),
             hours=hours_text(row, self.dataset),
             url=_first(row, ("URL",)),
-            barrier_free=_first(row, ("バリアフリー情報",)),
+            barrier_free=_barrier_free(row),
             attributes={column: value.strip() for column, value in row.items() if value.strip()},
             lon=place[0],
             lat=place[1],
@@ -391,7 +431,8 @@ def read_facilities_csv(
     swapped latitude/longitude be recognised even where both readings fall in Japan. Raises
     SourceError naming the row and field of anything it cannot safely read.
     """
-    rows = read_csv_rows(path)
+    csv_file = read_csv(path)
+    rows = csv_file.rows
     if not rows:
         raise SourceError(path, "empty file")
     header = [normalise(name) for name in rows[0]]
@@ -410,6 +451,17 @@ def read_facilities_csv(
     assert code_column is not None and id_column is not None  # noqa: S101 (checked above)
     if len(rows) == 1:
         raise SourceError(path, "no data rows")
+    last = rows[-1]
+    if not csv_file.ends_with_newline and len(last) < len(header):
+        # A file cut off mid-row: its last row would load with a cut value (a longitude
+        # short of its digits), and every row after it would be retired.
+        raise SourceError(
+            path,
+            f"has {len(last)} of {len(header)} fields and the file ends without a newline: "
+            "the file looks cut off; get the whole file",
+            feature=len(rows) - 1,
+            unit="row",
+        )
     reader = _Reader(path, dataset, area)
     records: list[FacilityRecord] = []
     seen: dict[tuple[str, str], int] = {}

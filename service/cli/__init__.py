@@ -18,6 +18,7 @@ from service.cli import (
     inbox,
     keywords,
     load,
+    photos,
     reports,
     sandbox,
     serve,
@@ -35,6 +36,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(reports.app, name="reports")
 app.add_typer(crew.app, name="crew")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(photos.app, name="photos")
 app.add_typer(shelter.app, name="shelter")
 
 

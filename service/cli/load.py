@@ -65,17 +65,26 @@ def load_facilities(
     kind: Annotated[
         Dataset | None, typer.Option(help="The dataset, when the columns do not tell")
     ] = None,
+    allow_retire: Annotated[
+        bool,
+        typer.Option(
+            help="Retire however many rows the file no longer has (FACILITY_RETIRE_MAX_SHARE)"
+        ),
+    ] = False,
 ) -> None:
     """Load a 公共施設一覧, 医療機関一覧 or AED設置箇所一覧 CSV (standard open data, either
-    layout); a newer file of the same city updates by ID and retires rows it no longer has."""
-    engine = create_engine(database_url(load_settings()))
+    layout); a newer file of the same city updates by ID and retires rows it no longer has
+    (at most FACILITY_RETIRE_MAX_SHARE of them without --allow-retire)."""
+    settings = load_settings()
+    engine = create_engine(database_url(settings))
+    share = None if allow_retire else settings.data.facility_retire_max_share
     try:
         with engine.begin() as conn:
             # Swapped coordinates are told apart against the service area, when one is loaded.
             area = gis_load.current_service_area(conn)
             read = read_facilities_csv(file, kind=kind, area=area)
-            result = gis_load.load_facilities(conn, read, file.name)
-    except (SourceError, OSError) as exc:
+            result = gis_load.load_facilities(conn, read, file.name, max_retire_share=share)
+    except (SourceError, OSError, gis_load.RetireRefused) as exc:
         raise fail(exc) from exc
     typer.echo(
         f"{file.name}: {DATASET_NAMES[read.dataset]} ({read.layout}): {result.summary()}, "

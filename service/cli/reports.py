@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import create_engine
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from gis.clusters import STATUSES, recluster_open_reports
 from service import reports
@@ -18,6 +18,8 @@ from service.cli.common import (
     in_transaction,
     load_settings,
 )
+from service.photo_cleanup import remove_unreferenced_photos
+from service.photo_stores import open_photo_store
 
 app = typer.Typer(help="Defect reports: status changes, clustering, retention.")
 
@@ -45,17 +47,33 @@ def reports_status(
 @app.command("forget")
 def reports_forget(
     days: Annotated[
-        int | None, typer.Option(help="Retention (default REPORT_RETENTION_DAYS)")
+        int | None, typer.Option(min=0, help="Retention (default REPORT_RETENTION_DAYS)")
     ] = None,
 ) -> None:
-    """Unlink reporters (LINE user IDs) from reports closed longer ago than the retention."""
+    """Unlink reporters (LINE user IDs) from reports closed longer ago than the retention,
+    and remove the photos no report or live draft holds (cancelled and expired drafts')."""
     settings = load_settings()
     url = database_url(settings)
-    before = datetime.now(UTC) - timedelta(days=days or settings.reports.retention_days)
-    done = asyncio.run(in_transaction(url, lambda conn: reports.forget_reporters(conn, before)))
+    # 0 days is a retention of its own (forget every closed report), not the default.
+    retention = settings.reports.retention_days if days is None else days
+    before = datetime.now(UTC) - timedelta(days=retention)
+    store = open_photo_store(settings.data, settings.objects)
+    lifetime = timedelta(minutes=settings.reports.draft_minutes)
+
+    async def forget() -> tuple[reports.Forgotten, int]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                done = await reports.forget_reporters(conn, before)
+            return done, await remove_unreferenced_photos(engine, store, lifetime)
+        finally:
+            await engine.dispose()
+
+    done, removed = asyncio.run(forget())
     typer.echo(
         f"unlinked {done.reports} reports; deleted {done.outbox_rows} sent pushes and "
-        f"{done.events} webhook events older than {before:%Y-%m-%d}"
+        f"{done.events} webhook events older than {before:%Y-%m-%d}; removed {removed} "
+        f"photos no report holds from {store.location}"
     )
 
 

@@ -36,7 +36,7 @@ def _print_urls(settings: Settings) -> None:
     typer.echo(f"  shelter status:  {base}/shelters   (public; GeoJSON at /shelters.geojson)")
     typer.echo(f"  Open311:         {base}/open311/v2/discovery.json")
     typer.echo(f"  health:          {base}/healthz  {base}/readyz  {base}/metrics")
-    typer.echo(f"  API docs:        {base}/docs")
+    typer.echo(f"  API schema:      {base}/crew/openapi.json   (logged-in crews)")
     if settings.line.sandbox:
         typer.echo("  sandbox mode (no LINE credentials): LINE is simulated locally")
         typer.echo(f"  chat with the bot in a browser: {base}/sandbox")
@@ -68,6 +68,8 @@ def dev(
         host="127.0.0.1",
         port=port,
         root_path=settings.server.root_path,
+        # The app reads forwarded headers itself, from FORWARDED_ALLOW_IPS only.
+        proxy_headers=False,
         log_config=None,
     )
 
@@ -97,7 +99,9 @@ def serve(
         host=host,
         port=port,
         root_path=settings.server.root_path,
-        proxy_headers=True,
+        # The app reads forwarded headers itself, from FORWARDED_ALLOW_IPS only (uvicorn's
+        # own default would believe any client on 127.0.0.1).
+        proxy_headers=False,
         log_config=None,
     )
 

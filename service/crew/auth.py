@@ -2,7 +2,13 @@
 
 Passwords are hashed with argon2id (argon2-cffi). A session is a random token held by the
 browser in a cookie; the database keeps only its SHA-256, with the session's CSRF token.
-Logins are throttled per name and per client address over a sliding window.
+
+Logins are throttled so that an attacker cannot turn the throttle into a lock-out: failures
+for a name from one address stop that name at that address (CREW_LOGIN_MAX_FAILURES per
+CREW_LOGIN_WINDOW_SECONDS); failures for a name from everywhere stop it only at addresses
+the account has not signed in from in the last KNOWN_ADDRESS_DAYS (the slower
+CREW_LOGIN_NAME_MAX_FAILURES per CREW_LOGIN_NAME_WINDOW_SECONDS). Whoever guesses from
+elsewhere never locks the disaster office out of its own accounts.
 """
 
 from __future__ import annotations
@@ -24,7 +30,12 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.crew.tables import crew_accounts, crew_login_failures, crew_sessions
+from service.crew.tables import (
+    crew_accounts,
+    crew_known_addresses,
+    crew_login_failures,
+    crew_sessions,
+)
 from service.settings import CrewSettings
 
 Role = Literal["crew", "admin"]
@@ -41,6 +52,8 @@ _hasher = PasswordHasher()
 _hashing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="argon2")
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+# An address an account signed in from this recently is its own: the per-name limit spares it.
+KNOWN_ADDRESS_DAYS = 30
 
 
 class AccountError(ValueError):
@@ -142,29 +155,51 @@ async def create_account(conn: AsyncConnection, name: str, role: str) -> str:
     return password
 
 
+async def _wait(
+    conn: AsyncConnection, where: list[Any], max_failures: int, window_seconds: int
+) -> float:
+    """Seconds until fewer than `max_failures` failures matching `where` are left in the
+    window (it reopens when the oldest of the most recent ones leaves it); 0 if fewer now."""
+    window = timedelta(seconds=window_seconds)
+    row = (
+        await conn.execute(
+            select(crew_login_failures.c.at, func.now().label("now"))
+            .where(*where, crew_login_failures.c.at > func.now() - window)
+            .order_by(crew_login_failures.c.at.desc())
+            .offset(max_failures - 1)
+            .limit(1)
+        )
+    ).one_or_none()
+    return 0.0 if row is None else (row.at + window - row.now).total_seconds()
+
+
+_KNOWN = text("""
+    SELECT 1 FROM crew_known_addresses k JOIN crew_accounts a ON a.id = k.account_id
+    WHERE a.name = :name AND k.client_ip = :ip
+      AND k.last_login_at > now() - make_interval(days => :days)
+""")
+
+
 async def _retry_after(
     conn: AsyncConnection, name: str, client_ip: str, settings: CrewSettings
 ) -> int:
-    """Seconds until this name and address may try again; 0 when they may now."""
-    window = timedelta(seconds=settings.login_window_seconds)
-    wait = 0.0
-    for column, value in (
-        (crew_login_failures.c.name, name),
-        (crew_login_failures.c.client_ip, client_ip),
-    ):
-        # Refused while the window holds `login_max_failures` failures: it reopens when
-        # the oldest of the most recent ones leaves the window.
-        row = (
-            await conn.execute(
-                select(crew_login_failures.c.at, func.now().label("now"))
-                .where(column == value, crew_login_failures.c.at > func.now() - window)
-                .order_by(crew_login_failures.c.at.desc())
-                .offset(settings.login_max_failures - 1)
-                .limit(1)
-            )
-        ).one_or_none()
-        if row is not None:
-            wait = max(wait, (row.at + window - row.now).total_seconds())
+    """Seconds until this name may try again from this address; 0 when it may now."""
+    by_name = crew_login_failures.c.name == name
+    by_address = crew_login_failures.c.client_ip == client_ip
+    wait = await _wait(
+        conn, [by_name, by_address], settings.login_max_failures, settings.login_window_seconds
+    )
+    known = await conn.scalar(_KNOWN, {"name": name, "ip": client_ip, "days": KNOWN_ADDRESS_DAYS})
+    if known is None:
+        wait = max(
+            wait,
+            await _wait(
+                conn,
+                [by_name],
+                settings.login_name_max_failures,
+                settings.login_name_window_seconds,
+            ),
+        )
     return math.ceil(wait)
 
 
@@ -172,10 +207,27 @@ async def _record_failure(
     conn: AsyncConnection, name: str, client_ip: str, settings: CrewSettings
 ) -> None:
     await conn.execute(insert(crew_login_failures).values(name=name, client_ip=client_ip))
-    # Failures older than the window count for nothing: drop them as we go.
-    window = timedelta(seconds=settings.login_window_seconds)
+    # Failures older than both windows count for nothing: drop them as we go.
+    longest = max(settings.login_window_seconds, settings.login_name_window_seconds)
     await conn.execute(
-        delete(crew_login_failures).where(crew_login_failures.c.at < func.now() - window)
+        delete(crew_login_failures).where(
+            crew_login_failures.c.at < func.now() - timedelta(seconds=longest)
+        )
+    )
+
+
+async def _remember_address(conn: AsyncConnection, account_id: int, client_ip: str) -> None:
+    stmt = pg_insert(crew_known_addresses).values(account_id=account_id, client_ip=client_ip)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["account_id", "client_ip"], set_={"last_login_at": func.now()}
+        )
+    )
+    # Addresses not used for longer than that are forgotten (they are the staff's).
+    await conn.execute(
+        delete(crew_known_addresses).where(
+            crew_known_addresses.c.last_login_at < func.now() - timedelta(days=KNOWN_ADDRESS_DAYS)
+        )
     )
 
 
@@ -184,14 +236,14 @@ async def authenticate(
 ) -> Account | None:
     """The account when the name and password match and it is not disabled, else None.
 
-    Raises Throttled, without checking the password, when the window already holds
-    CREW_LOGIN_MAX_FAILURES failures for this name or from this address. A failure is
-    recorded in `conn`'s transaction (commit it); a success clears the name's failures.
+    Raises Throttled, without checking the password, when the name has failed too often
+    from this address, or from everywhere while this is no address it signed in from lately
+    (see the module's docstring). A failure is recorded in `conn`'s transaction (commit it);
+    a success clears the name's failures and remembers the address as the account's.
     """
-    # Attempts on one name, or from one address, take turns: a burst of parallel guesses
-    # cannot all pass the check before any of their failures is recorded.
-    for key in (f"crew-login-name:{name}", f"crew-login-ip:{client_ip}"):
-        await conn.execute(_LOCK, {"key": key})
+    # Attempts on one name take turns: a burst of parallel guesses cannot all pass the
+    # check before any of their failures is recorded.
+    await conn.execute(_LOCK, {"key": f"crew-login-name:{name}"})
     retry_after = await _retry_after(conn, name, client_ip, settings)
     if retry_after > 0:
         raise Throttled(retry_after)
@@ -203,6 +255,7 @@ async def authenticate(
         await _record_failure(conn, name, client_ip, settings)
         return None
     await conn.execute(delete(crew_login_failures).where(crew_login_failures.c.name == name))
+    await _remember_address(conn, row.id, client_ip)
     if _hasher.check_needs_rehash(row.password_hash):
         await conn.execute(
             update(crew_accounts)

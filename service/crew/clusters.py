@@ -12,6 +12,7 @@ case it belongs to; when one number is both and they differ, the crew picks.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from typing import Annotated, Any
@@ -27,10 +28,10 @@ from service.crew.auth import Account, Session
 from service.crew.deps import AdminUser, CrewRoute, CrewUser, CsrfChecked, LoggedIn
 from service.crew.map import MAP_QUERY
 from service.crew.routes import invalid_form
-from service.deps import AppSettings, Engine
+from service.deps import AppSettings, Engine, Photos
 from service.errors import show_errors_on
 from service.localtime import when
-from service.photos import LocalPhotoStore
+from service.photos import PhotoStore
 from service.settings import Settings
 from service.templating import path_for, render
 from service.vocabulary.pages import Both, both
@@ -219,26 +220,27 @@ async def change_status(
     return RedirectResponse(_with_map(page, map_query), 303)
 
 
-def _jpeg(store: LocalPhotoStore, key: str, thumbnail: bool) -> Response:
+async def _jpeg(store: PhotoStore, key: str, thumbnail: bool) -> Response:
     try:
-        data = store.get(key, thumbnail=thumbnail)
+        data = await asyncio.to_thread(store.get, key, thumbnail=thumbnail)
     except (KeyError, ValueError) as exc:
         raise HTTPException(404, "no such photo") from exc
-    # Photos are personal data: never kept by shared caches.
-    headers = {"Cache-Control": "private, max-age=3600"}
+    # Photos are personal data: kept by no cache, the browser's included (a shared office
+    # computer), like the crew pages.
+    headers = {"Cache-Control": "no-store"}
     return Response(data, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/clusters/{cluster_id}/thumbnail")
 async def cluster_thumbnail(
-    cluster_id: int, account: CrewUser, engine: Engine, settings: AppSettings
+    cluster_id: int, account: CrewUser, engine: Engine, photos: Photos
 ) -> Response:
     """The first photo of the cluster, small (for the map's popups)."""
     async with engine.connect() as conn:
         key = await queries.first_photo(conn, cluster_id)
     if key is None:
         raise HTTPException(404, "no photo")
-    return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail=True)
+    return await _jpeg(photos, key, thumbnail=True)
 
 
 @router.get("/clusters/{cluster_id}/photos/{key}")
@@ -247,7 +249,7 @@ async def cluster_photo(
     key: str,
     account: CrewUser,
     engine: Engine,
-    settings: AppSettings,
+    photos: Photos,
     thumbnail: bool = False,
 ) -> Response:
     """One photo of the cluster, full size or as a thumbnail."""
@@ -255,7 +257,7 @@ async def cluster_photo(
         found = await queries.is_photo_of_cluster(conn, cluster_id, key)
     if not found:
         raise HTTPException(404, "no such photo")
-    return _jpeg(LocalPhotoStore(settings.data.photo_dir), key, thumbnail)
+    return await _jpeg(photos, key, thumbnail)
 
 
 @router.post("/clusters/{cluster_id}/merge")

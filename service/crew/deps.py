@@ -28,6 +28,7 @@ from service.deps import Engine
 from service.settings import CrewSettings
 from service.templating import path_for
 from service.vocabulary.pages import both
+from service.xmlchars import unsafe_character
 
 SESSION_COOKIE = "civic_session"
 LOGIN_CSRF_COOKIE = "civic_login_csrf"
@@ -64,9 +65,30 @@ def password_path(request: Request) -> str:
     return path_for(request, "password_form")
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_unstorable_text(request: Request) -> None:
+    """HTTP 400 naming the first query parameter or form field that holds a character text
+    cannot hold (NUL, another control character): it could be neither stored nor published."""
+    fields = list(request.query_params.multi_items())
+    if request.headers.get("content-type", "").startswith(_FORMS):
+        form = await request.form()  # kept by the request: the route reads the same form
+        fields += [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    for name, value in fields:
+        if (character := unsafe_character(value)) is not None:
+            message = both(
+                "{name} holds {character}, a character that cannot be stored",
+                name=name,
+                character=character,
+            )
+            raise HTTPException(400, message.plain(" / "))
+
+
 class CrewRoute(APIRoute):
     """An APIRoute whose every answer, refusals included, carries SECURITY_HEADERS (unless
-    the route set that header itself)."""
+    the route set that header itself), and whose input holds no character text cannot
+    hold."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, adding the headers to its response or its HTTPException."""
@@ -76,6 +98,7 @@ class CrewRoute(APIRoute):
             # A domain error is answered outside the route (service/errors.py): with these.
             request.state.route_headers = SECURITY_HEADERS
             try:
+                await refuse_unstorable_text(request)
                 response = await handler(request)
             except HTTPException as exc:
                 exc.headers = {**SECURITY_HEADERS, **(exc.headers or {})}

@@ -47,8 +47,9 @@ _COLUMNS = (
     ("lon", Phrase("export column", "Longitude")),
     ("lat", Phrase("export column", "Latitude")),
 )
-# A cell starting with one of these is a formula to spreadsheet programs.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is a formula to spreadsheet programs; Excel in Japan
+# also takes the full-width forms (an IME writes ＝ by default) for the ASCII ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
 async def _rows(

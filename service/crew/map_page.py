@@ -117,6 +117,10 @@ _FACILITY_BADGES: Final[Mapping[FacilityCategory, tuple[str, str]]] = {
     FacilityCategory.LIBRARY: ("図", "#6a1b9a"),
     FacilityCategory.WARD_OFFICE: ("役", "#37474f"),
     FacilityCategory.COMMUNITY_CENTRE: ("集", "#ef6c00"),
+    FacilityCategory.HEALTH_CENTRE: ("保", "#00897b"),
+    FacilityCategory.CHILDREN: ("児", "#f9a825"),
+    FacilityCategory.SPORTS: ("体", "#2e7d32"),
+    FacilityCategory.PARK: ("園", "#558b2f"),
     FacilityCategory.OTHER: ("施", "#757575"),
 }
 _BOUNDARY_STYLE: Final[Mapping[str, object]] = {

@@ -9,7 +9,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -295,6 +295,13 @@ async def home(
             "limit": CLUSTER_LIMIT,
         },
     )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_schema(request: Request, account: CrewUser) -> JSONResponse:
+    """The OpenAPI description of every route, for logged-in crews only (it lists the admin
+    routes; there is no public /openapi.json or /docs)."""
+    return JSONResponse(request.app.openapi())
 
 
 @router.get("/accounts", response_class=HTMLResponse)

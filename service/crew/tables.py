@@ -51,7 +51,7 @@ crew_sessions = Table(
     Index("crew_sessions_account_idx", "account_id"),
 )
 
-# Failed logins within the throttle window, counted per name and per client address.
+# Failed logins within the throttle windows, counted per name and address and per name.
 crew_login_failures = Table(
     "crew_login_failures",
     metadata,
@@ -61,4 +61,18 @@ crew_login_failures = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("crew_login_failures_name_idx", "name", "at"),
     Index("crew_login_failures_ip_idx", "client_ip", "at"),
+)
+
+# Where each account signed in from lately: the per-name login limit spares these addresses.
+crew_known_addresses = Table(
+    "crew_known_addresses",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("crew_accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("client_ip", Text, primary_key=True),
+    Column("last_login_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

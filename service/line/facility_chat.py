@@ -36,6 +36,19 @@ WORDS: dict[str, FacilityCategory | None] = {
         ("区民センター", "公民館", "集会所", "community centre", "community center"),
         FacilityCategory.COMMUNITY_CENTRE,
     ),
+    **dict.fromkeys(
+        ("保健所", "保健センター", "健康福祉センター", "health centre", "health center"),
+        FacilityCategory.HEALTH_CENTRE,
+    ),
+    **dict.fromkeys(
+        ("児童館", "児童センター", "children's centre", "children's center"),
+        FacilityCategory.CHILDREN,
+    ),
+    **dict.fromkeys(
+        ("体育館", "スポーツセンター", "スポーツ施設", "gym", "sports centre", "sports center"),
+        FacilityCategory.SPORTS,
+    ),
+    **dict.fromkeys(("公園", "park", "parks"), FacilityCategory.PARK),
     **dict.fromkeys(("近くの施設", "施設", "facilities", "nearby facilities"), None),
 }
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gis import nearby, shelter_status
+from gis.crs import on_earth
 from gis.hazards import ShelterHazard, shelter_hazard_for
 from service.line import area_chat, conversation, facility_chat, messages, pending
 from service.line import report_messages as rm
@@ -136,6 +137,8 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
     kind = message.get("type")
     if kind == "location":
         lon, lat = float(message["longitude"]), float(message["latitude"])
+        if not on_earth(lon, lat):
+            return messages.unreadable_location(lat, lon, turn.lang)
         answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
         texts = messages.AnswerTexts(
             walking_metres_per_minute=ctx.answer.walking_metres_per_minute,

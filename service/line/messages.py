@@ -93,6 +93,18 @@ def ask_location(lang: Lang) -> list[Message]:
     return [text_message(text, quick_reply=location_quick_reply(lang))]
 
 
+def unreadable_location(lat: float, lon: float, lang: Lang) -> list[Message]:
+    """Answer to a location that names no place (latitude 1000, NaN): say so, and offer the
+    location button again (never a distance to it)."""
+    text = words(lang).gettext(
+        "This location cannot be read (latitude {lat}, longitude {lon}): it is no place on "
+        'Earth. Tap "Send location" below and send the spot again.',
+        lat=format(lat, "g"),
+        lon=format(lon, "g"),
+    )
+    return [text_message(text, quick_reply=location_quick_reply(lang))]
+
+
 def help_message(lang: Lang) -> list[Message]:
     """Answer to anything the bot does not understand: its two main actions."""
     w = words(lang)

@@ -17,6 +17,7 @@ from service.open311 import queries
 from service.open311.formats import Open311Error, codes_list, not_a_service, shown
 from service.settings import Settings
 from service.vocabulary.pages import both
+from service.xmlchars import unsafe_character
 
 # The spec caps a description at 4000 characters; an address this long is no address.
 _ADDRESS_MAX = 300
@@ -64,8 +65,12 @@ def _media_url(value: str, errors: list[str]) -> str | None:
 
 def parse_filing(fields: Mapping[str, str], settings: Settings) -> Filing:
     """The report a POST asks for. Raises Open311Error naming every bad field: lat/long are
-    required (addresses are not geocoded here), service_code must be a service."""
+    required (addresses are not geocoded here), service_code must be a service, and no field
+    may hold a character a report cannot (NUL, other control characters, U+FFFE)."""
     errors: list[str] = []
+    for name, value in fields.items():
+        if (character := unsafe_character(value)) is not None:
+            errors.append(f"{shown(name)} holds {character}, a character a request cannot hold")
     code = fields.get("service_code", "").strip()
     if not code:
         errors.append(

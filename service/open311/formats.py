@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from gis.clusters import CLOSED_STATUSES
 from service.localtime import JST
 from service.settings import Category, Settings
+from service.xmlchars import xml_safe
 
 Fmt = Literal["json", "xml"]
 FORMATS: tuple[Fmt, ...] = ("json", "xml")
@@ -60,9 +61,23 @@ def _element(tag: str, value: object) -> ET.Element:
     return element
 
 
+def _cleaned(value: Any) -> Any:
+    """`value` with every text stripped of the characters XML cannot hold: they may have come
+    in by any way (a LINE location's address, a crew note), and one would make the whole
+    feed unreadable to XML parsers. JSON answers are cleaned alike, so both formats agree."""
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, Mapping):
+        return {xml_safe(str(key)): _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    return value
+
+
 def render(fmt: Fmt, root: str, payload: Payload, status: int = 200) -> Response:
     """`payload` as JSON, or as XML under the element `root` (with the declaration the
-    spec asks for)."""
+    spec asks for); text XML cannot hold is left out of both."""
+    payload = _cleaned(payload)
     if fmt == "json":
         body = json.dumps(payload, ensure_ascii=False).encode()
     else:

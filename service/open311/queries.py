@@ -61,6 +61,8 @@ async def request_for_token(conn: AsyncConnection, token: str) -> int | None:
     return None if found is None else int(found)
 
 
+_LOCK_KEY = text("SELECT id FROM api_keys WHERE id = :key_id FOR UPDATE")
+
 _FILED_LAST_HOUR = text("""
     SELECT count(*) FROM reports
     WHERE api_key_id = :key_id AND created_at > now() - interval '1 hour'
@@ -73,7 +75,10 @@ _MARK_FILED = text("""
 
 
 async def filed_last_hour(conn: AsyncConnection, key_id: int) -> int:
-    """How many reports the API key filed in the last hour."""
+    """How many reports the API key filed in the last hour. The key's row stays locked until
+    `conn`'s transaction ends: concurrent filings of one key count one after another, each
+    seeing the ones committed before it, so none slips past the allowance."""
+    await conn.execute(_LOCK_KEY, {"key_id": key_id})
     return int(await conn.scalar(_FILED_LAST_HOUR, {"key_id": key_id}) or 0)
 
 

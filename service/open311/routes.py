@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.exceptions import HTTPException
 
 from service import apikeys
+from service.body_limit import BodyTooLarge
 from service.deps import AppSettings, Engine
 from service.localtime import JST
 from service.open311.filing import file_request, notice, parse_filing
@@ -26,6 +27,7 @@ from service.open311.formats import (
 )
 from service.open311.queries import find_requests, request_for_token
 from service.settings import Category, Settings
+from service.xmlchars import unsafe_character
 
 
 def _served_format(request: Request) -> None:
@@ -147,6 +149,8 @@ async def get_token(
 ) -> Response:
     """The service_request_id of the request filed with this token."""
     _check_jurisdiction(request.query_params, settings)
+    if (character := unsafe_character(token)) is not None:
+        raise Open311Error(400, [f"token {shown(token)} holds {character}: it is no token"])
     async with engine.connect() as conn:
         report_id = await request_for_token(conn, token)
     if report_id is None:
@@ -161,6 +165,8 @@ async def _fields(request: Request) -> dict[str, str]:
     try:
         async with request.form() as form:
             fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    except BodyTooLarge:
+        raise
     except HTTPException as exc:
         raise Open311Error(400, [f"the body is not a readable form: {exc.detail}"]) from exc
     return fields

@@ -61,6 +61,8 @@ DEFAULT_USER: Final = "U" + "0" * 31 + "1"
 # A bound on uploads to the sandbox only. It is above the bot's own PHOTO_MAX_BYTES on
 # purpose, so that the bot's refusal of a large photo can be tried here too.
 MAX_IMAGE_BYTES: Final = 20_000_000
+# The body of a photo upload: the image, the resident's fields and the multipart framing.
+IMAGE_BODY_MAX_BYTES: Final = MAX_IMAGE_BYTES + 100_000
 POSTBACK_DATA_MAX: Final = 300  # LINE's limit on a postback action's data
 # What LINE puts in `postback.params`: a datetime picker's choice, a rich menu switch.
 POSTBACK_PARAMS: Final = frozenset({"date", "time", "datetime", "newRichMenuAliasId", "status"})

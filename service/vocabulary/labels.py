@@ -42,6 +42,10 @@ _FACILITIES: Final[Mapping[FacilityCategory, Phrase]] = {
     FacilityCategory.LIBRARY: Phrase("facility", "Library"),
     FacilityCategory.WARD_OFFICE: Phrase("facility", "Ward / city office"),
     FacilityCategory.COMMUNITY_CENTRE: Phrase("facility", "Community centre"),
+    FacilityCategory.HEALTH_CENTRE: Phrase("facility", "Health centre"),
+    FacilityCategory.CHILDREN: Phrase("facility", "Children's centre"),
+    FacilityCategory.SPORTS: Phrase("facility", "Sports facility"),
+    FacilityCategory.PARK: Phrase("facility", "Park"),
     FacilityCategory.OTHER: Phrase("facility", "Other facility"),
 }
 _SHELTER_STATUSES: Final[Mapping[ShelterStatus, Phrase]] = {

@@ -43,8 +43,16 @@ class Browser:
         )
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, *, html: bool = True, **kw: Any) -> httpx.Response:
-        headers = {"Accept": "text/html"} if html else {"Accept": "application/json"}
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        html: bool = True,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> httpx.Response:
+        headers = {"Accept": "text/html" if html else "application/json", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = self.client.request(method, path, headers=headers, **kw)

@@ -80,14 +80,18 @@ def postback_data(message: dict[str, Any], label_part: str) -> str:
 
 
 def report_from_text(
-    resident: Resident, *, category: str = "道路", photo: bytes | None = None
+    resident: Resident,
+    *,
+    category: str = "道路",
+    photo: bytes | None = None,
+    address: str = "東京都北区王子2-7-1",
 ) -> str:
     """The whole text-first path; returns the bot's final words."""
     question = resident.say("通報")[-1]
     assert "何についての通報" in question["text"] or "What is the problem" in question["text"]
     question = resident.tap(postback_data(question, category))[-1]
     assert any(a["type"] == "location" for a in quick_actions(question))
-    question = resident.locate(*OJI, address="東京都北区王子2-7-1")[-1]
+    question = resident.locate(*OJI, address=address)[-1]
     assert any(a["type"] == "camera" for a in quick_actions(question))
     assert any(a["type"] == "cameraRoll" for a in quick_actions(question))
     if photo is not None:

@@ -49,7 +49,10 @@ def serve(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
             startup_errors.append(exc)
             raise
 
-    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", lifespan="on")
+    # As `civic serve` runs it: forwarded headers are the app's (FORWARDED_ALLOW_IPS) to read.
+    config = uvicorn.Config(
+        guarded, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     exit_errors: list[BaseException] = []
 
