@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
+from gis.sources.ksj import landslide_codes
 
 # Candidates taken by the planar KNN index before the exact geodesic re-sort; a few times the
 # answer size is plenty at city scale, where degrees are nearly isotropic.
@@ -24,7 +25,9 @@ _KNN_POOL_FACTOR = 4
 
 @dataclass(frozen=True)
 class HazardHit:
-    """A hazard zone that contains the point or lies within the search distance."""
+    """A hazard zone that contains the point or lies within the search distance: its
+    labels as the data gives them, and what they are made of (the depth class of an
+    inundation zone; the A33 zone type and phenomenon codes of a landslide zone)."""
 
     kind: HazardKind
     label_ja: str
@@ -33,6 +36,10 @@ class HazardHit:
     zone_key: str | None
     inside: bool
     distance_m: float
+    depth_min_m: float | None = None
+    depth_max_m: float | None = None
+    # (zone type, phenomenon): gis.hazards.A33_ZONE_TYPES, A33_PHENOMENA.
+    landslide: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,8 @@ class NearbySite:
 
 _HAZARDS_AT = text("""
     WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
-    SELECT z.kind, z.label_ja, z.label_en, z.rank, z.zone_key,
+    SELECT z.kind, z.label_ja, z.label_en, z.rank, z.zone_key, z.depth_min_m, z.depth_max_m,
+           CASE WHEN z.kind = 'landslide' THEN z.attributes END AS attributes,
            bool_or(ST_Intersects(p.geom, pt.g)) AS inside,
            min(ST_Distance(p.geom::geography, pt.g::geography)) AS distance_m
     FROM pt, hazard_zone_parts p
@@ -93,6 +101,9 @@ async def hazards_at(
                 zone_key=row.zone_key,
                 inside=row.inside,
                 distance_m=0.0 if row.inside else float(row.distance_m),
+                depth_min_m=row.depth_min_m,
+                depth_max_m=row.depth_max_m,
+                landslide=landslide_codes(row.attributes) if row.attributes else None,
             )
         )
     return hits
@@ -200,6 +211,48 @@ async def unavailable_sites(
     sites push them out of the list."""
     params = {"lon": lon, "lat": lat, "nearest": nearest}
     return [_site(row) for row in await conn.execute(_UNAVAILABLE_SITES, params)]
+
+
+# The KNN candidates not designated for any of the hazards and not listed, re-sorted by
+# geodesic distance.
+_NEAREST_UNSUITED = text("""
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    candidates AS (
+        SELECT common_id FROM shelters
+        WHERE active AND NOT hazards && CAST(:hazards AS text[])
+          AND common_id <> ALL(CAST(:listed AS text[]))
+        ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :pool
+    )
+    SELECT s.common_id, s.name, s.address, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+           s.hazards, s.is_emergency_site, s.is_shelter,
+           ST_Distance(s.geom::geography, pt.g::geography) AS distance_m,
+           st.status, st.note AS status_note, st.updated_at AS status_updated_at
+    FROM pt, candidates JOIN shelters s USING (common_id)
+    LEFT JOIN shelter_status st USING (common_id)
+    ORDER BY distance_m
+    LIMIT 1
+""")
+
+
+async def nearest_unsuited_site(
+    conn: AsyncConnection,
+    lon: float,
+    lat: float,
+    hazards: Iterable[ShelterHazard],
+    *,
+    listed: Iterable[str],
+) -> NearbySite | None:
+    """The nearest active site designated for none of `hazards` that is not among the
+    `listed` IDs: the one a resident who sees a nearer building on the map may wonder about."""
+    params = {
+        "lon": lon,
+        "lat": lat,
+        "hazards": sorted(str(h) for h in hazards),
+        "listed": list(listed),
+        "pool": _KNN_POOL_FACTOR,
+    }
+    row = (await conn.execute(_NEAREST_UNSUITED, params)).first()
+    return _site(row) if row is not None else None
 
 
 _HAZARDS_WITHOUT_SITES = text("""

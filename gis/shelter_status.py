@@ -297,6 +297,22 @@ async def clear_hazard(conn: AsyncConnection, *, actor: str) -> ShelterHazard | 
     return ShelterHazard(cleared)
 
 
+@dataclass(frozen=True)
+class DisasterEnd:
+    """What ending a disaster changed: the sites that had a status, the hazard ended."""
+
+    cleared: list[str]
+    ended: ShelterHazard | None
+
+
+async def end_disaster(conn: AsyncConnection, *, actor: str) -> DisasterEnd:
+    """The end of a disaster, in one step (the `civic` command and the crew page alike):
+    every site back to no status and the declared hazard ended, each change logged once
+    (a site that had no status and a hazard that was not declared log nothing)."""
+    cleared = await clear_all(conn, actor=actor)
+    return DisasterEnd(cleared, await clear_hazard(conn, actor=actor))
+
+
 async def active_hazard(conn: AsyncConnection) -> ActiveHazard | None:
     """The declared hazard, or None in normal times."""
     row = (await conn.execute(_ACTIVE)).first()

@@ -19,7 +19,7 @@ from service.line.context import HandlerContext
 from service.line.conversation import ReportContext
 from service.line.handlers import handle_event
 from service.line.inbox import InboxWorkers
-from service.line.keywords import load_keywords
+from service.line.keywords import answer_table
 from service.line.notices import NoticeMessages
 from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
@@ -80,7 +80,7 @@ async def running(
         platform=platform,
         settings=settings,
         report=report,
-        keywords=load_keywords(settings.answer.keyword_answers),
+        keywords=answer_table(settings.answer.keyword_answers),
     )
     inbox = InboxWorkers(engine, partial(handle_event, context), settings.inbox, metrics)
     notices = NoticeMessages(settings.reports, settings.alerts)

@@ -16,6 +16,8 @@ from pathlib import Path
 from pydantic import BaseModel, DirectoryPath, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.vocabulary.languages import LANGUAGES
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # A well-known secret and token for sandbox mode: the stand-in is local and sends nothing
@@ -162,13 +164,20 @@ SYMBOL_MAX = 2  # what fits in a map marker
 
 class Category(BaseModel):
     """A report category or alert topic: a stable code, and the city's labels for the chat
-    (at most 20 characters), shown through the vocabulary's `label`; a report category may
+    (at most 20 characters each): Japanese, English, and any other language of LANGUAGES
+    the city gives (`labels`), shown through the vocabulary's `label`; a report category may
     carry a symbol of one or two characters for the crew map's markers."""
 
     code: str
     label_ja: str = Field(max_length=20)
     label_en: str = Field(max_length=20)
     symbol: str = Field(default="", max_length=SYMBOL_MAX)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """Every label the city gave, by language code."""
+        return {"ja": self.label_ja, "en": self.label_en, **self.labels}
 
 
 class SettingsError(ValueError):
@@ -176,46 +185,79 @@ class SettingsError(ValueError):
 
 
 LABEL_MAX = 20  # LINE's limit on a quick reply's label
+# Languages a label may be given in after the Japanese and the English ("zh-Hans:中文").
+_MORE_LANGUAGES = [each.code for each in LANGUAGES if each.code not in ("ja", "en")]
+
+
+def _more_labels(parts: list[str]) -> tuple[dict[str, str], str | None]:
+    """The labels after the Japanese and English ones ("zh-Hans:道路坑洼"), by language code;
+    or the problem with them."""
+    found: dict[str, str] = {}
+    for part in parts:
+        code, colon, text = (piece.strip() for piece in part.partition(":"))
+        known = next((c for c in _MORE_LANGUAGES if c.lower() == code.lower()), None)
+        if not colon or known is None:
+            return {}, (
+                f"has the label {part!r}: after 日本語|English, write language:label with a "
+                f"language of {', '.join(_MORE_LANGUAGES)}"
+            )
+        if not text:
+            return {}, f"has an empty {known} label"
+        if known in found:
+            return {}, f"gives the {known} label twice"
+        found[known] = text
+    return found, None
 
 
 def parse_labelled(spec: str, variable: str) -> list[Category]:
-    """Parse "code=日本語|English;code=…" (optionally "code=日本語|English|symbol") into
-    labelled codes, in order. Raises SettingsError naming `variable` and the entry for an entry
-    without "=", an empty code or label, a label over 20 characters, a symbol over 2, or a code
-    given twice."""
+    """Parse "code=日本語|English;code=…" into labelled codes, in order; each entry may add
+    the crew map's symbol and labels in other languages:
+    "code=日本語|English|穴|zh-Hans:中文|ko:한국어". Raises SettingsError naming `variable` and
+    the entry for an entry without "=", an empty code or label, a label over 20 characters, a
+    symbol over 2, an unknown language, or a code given twice."""
     found: list[Category] = []
     for item in filter(None, (part.strip() for part in spec.split(";"))):
         code, equals, labels = (part.strip() for part in item.partition("="))
-        label_ja, _, rest = (part.strip() for part in labels.partition("|"))
-        label_en, _, symbol = (part.strip() for part in rest.partition("|"))
+        label_ja, label_en, *more = (*(part.strip() for part in labels.split("|")), "", "")
+        # The one part after 日本語|English without "language:" is the marker's symbol.
+        symbols = [part for part in more if part and ":" not in part]
+        symbol = symbols[0] if symbols else ""
+        others, problem = _more_labels([part for part in more if part and part not in symbols[:1]])
         form = "write code=日本語|English (or code=日本語|English|symbol), entries separated by ;"
-        problem = None
+        every = [label_ja, label_en, *others.values()]
         if not equals:
             problem = f"has no '=': {form}"
         elif not code:
             problem = f"has an empty code: {form}"
         elif not label_ja or not label_en:
             problem = f"has an empty {'Japanese' if not label_ja else 'English'} label: {form}"
-        elif len(longest := max(label_ja, label_en, key=len)) > LABEL_MAX:
+        elif problem is None and len(longest := max(every, key=len)) > LABEL_MAX:
             problem = f"has a label of {len(longest)} characters: at most {LABEL_MAX} fit LINE"
         elif len(symbol) > SYMBOL_MAX:
             problem = f"has a symbol of {len(symbol)} characters: at most {SYMBOL_MAX} fit a marker"
-        elif any(c.code == code for c in found):
+        elif problem is None and any(c.code == code for c in found):
             problem = f"repeats the code {code!r}: each code once"
         if problem:
             raise SettingsError(f"{variable}: the entry {item!r} {problem}")
-        found.append(Category(code=code, label_ja=label_ja, label_en=label_en, symbol=symbol))
+        found.append(
+            Category(code=code, label_ja=label_ja, label_en=label_en, symbol=symbol, labels=others)
+        )
     return found
 
 
 DEFAULT_CATEGORIES = (
-    "road=道路の穴・段差|Road damage|穴;"
-    "streetlight=街路灯|Streetlight|灯;"
-    "mirror_sign=カーブミラー・標識|Mirror or sign|標;"
-    "park=公園の遊具・設備|Park equipment|園;"
-    "graffiti=落書き|Graffiti|書;"
-    "dumping=不法投棄|Illegal dumping|棄;"
-    "other=その他|Other|他"
+    "road=道路の穴・段差|Road damage|穴|ja-x-easy:みちの あな・だんさ|zh-Hans:道路坑洼・不平|"
+    "zh-Hant:道路坑洞・不平|ko:도로 파손・단차|vi:Đường hư hỏng;"
+    "streetlight=街路灯|Streetlight|灯|ja-x-easy:みちの あかり|zh-Hans:路灯|zh-Hant:路燈|"
+    "ko:가로등|vi:Đèn đường;"
+    "mirror_sign=カーブミラー・標識|Mirror or sign|標|ja-x-easy:みちの かがみ・ひょうしき|"
+    "zh-Hans:道路反光镜・标志|zh-Hant:道路反射鏡・標誌|ko:도로반사경・표지판|vi:Gương, biển báo;"
+    "park=公園の遊具・設備|Park equipment|園|ja-x-easy:こうえんの あそびどうぐ|zh-Hans:公园设施|"
+    "zh-Hant:公園設施|ko:공원 놀이기구・시설|vi:Thiết bị công viên;"
+    "graffiti=落書き|Graffiti|書|ja-x-easy:らくがき|zh-Hans:涂鸦|zh-Hant:塗鴉|ko:낙서|vi:Vẽ bậy;"
+    "dumping=不法投棄|Illegal dumping|棄|ja-x-easy:かってに すてた ごみ|zh-Hans:非法丢弃垃圾|"
+    "zh-Hant:非法棄置垃圾|ko:불법 투기|vi:Vứt rác trái phép;"
+    "other=その他|Other|他|ja-x-easy:そのほか|zh-Hans:其他|zh-Hant:其他|ko:기타|vi:Khác"
 )
 
 
@@ -285,7 +327,11 @@ class CrewSettings(BaseSettings):
 
 
 DEFAULT_TOPICS = (
-    "disaster=防災・災害|Disasters;roads=道路・公園|Roads and parks;events=イベント|Events"
+    "disaster=防災・災害|Disasters|ja-x-easy:さいがい|zh-Hans:防灾・灾害|zh-Hant:防災・災害|"
+    "ko:방재・재해|vi:Thiên tai;"
+    "roads=道路・公園|Roads and parks|ja-x-easy:みち・こうえん|zh-Hans:道路・公园|"
+    "zh-Hant:道路・公園|ko:도로・공원|vi:Đường và công viên;"
+    "events=イベント|Events|ja-x-easy:イベント|zh-Hans:活动|zh-Hant:活動|ko:행사|vi:Sự kiện"
 )
 
 

@@ -104,7 +104,7 @@ def test_dry_point_lists_nearest_sites_by_geodesic_distance(
     # distance and walking time at 80 m/min, rounded up
     first_distance = round(metres(nearest[0]))
     minutes = -(-metres(nearest[0]) // 80)
-    assert _bubble_texts(bubbles[0])[1] == f"{first_distance}m・徒歩約{int(minutes)}分"
+    assert _bubble_texts(bubbles[0])[1] == f"直線{first_distance}m・徒歩約{int(minutes)}分（目安）"
 
 
 def test_landslide_zone_within_50m_is_reported_as_near(
@@ -124,13 +124,13 @@ def test_english_user_gets_english(sender: WebhookSender, standin: LinePlatformS
     assert "洪水浸水" not in summary
 
 
-def test_area_without_sites_for_some_hazards_says_so(
+def test_hazards_nobody_faces_here_get_no_no_site_line(
     sender: WebhookSender, standin: LinePlatformStandIn
 ) -> None:
+    # Kita-ku has no designated site for tsunami, large fires, inland floods or volcanoes;
+    # at 十条, in no zone and with no disaster declared, that is no concern of the answer.
     summary = _summary(_ask(sender, standin, USER_JA, *JUJO))
-    # Kita-ku has no designated site for tsunami, large fires, inland floods or volcanoes.
-    for hazard in ("津波", "大規模な火事", "内水氾濫", "火山"):
-        assert hazard in summary.split("■ 近くの")[-1]
+    assert "に対応する指定緊急避難場所がありません" not in summary
 
 
 def test_outside_service_area_is_told_honestly(
@@ -218,6 +218,13 @@ def test_faced_hazard_without_any_designated_site_is_said_first(
     engine.dispose()
 
     summary = _summary(_ask(sender, standin, USER_JA, *JUJO))
+    # Leave at once for high ground: no site to point to, and staying is no option.
+    assert summary.splitlines()[:3] == [
+        "■ ここでとる行動",
+        "▶ 立退き避難: すぐに津波の区域の外の高台へ移動してください。自宅に留まってはいけません。",
+        "▶ 緊急安全確保: 避難が間に合わないときは、すぐに、今いる建物か近くの高く丈夫な建物の、"
+        "できるだけ高い所へ移動してください。",
+    ]
     hazards_part, sites_part = summary.split("■ 近くの")
     assert "津波浸水想定区域" in hazards_part
     assert "「津波」に対応する指定緊急避難場所がありません" in hazards_part

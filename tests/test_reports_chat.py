@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
@@ -218,3 +219,49 @@ def test_english_conversation(running_app: RunningApp, bob: Resident) -> None:
     bob.say("skip")
     bob.say("The swing chain is broken")
     assert "Report received. Number: No." in bob.say("send")[-1]["text"]
+
+
+# Issue 13, item 6: the last line of the confirmation, in every language.
+PUBLIC = {
+    "ja": "送信すると、不具合の種類・場所（地点と住所）・日時は、区のオープンデータ（Open311）とし"
+    "て公開されます。写真と説明文は公開されません。",
+    "ja-x-easy": "おくると、こわれた ものの しゅるい、ばしょ（ちずの ばしょと じゅうしょ）、日と 時"
+    "間は、みんなが 見られる データ（Open311）に なります。しゃしんと あなたが 書いた ことばは"
+    "、みんなには 見せません。",
+    "en": "Once sent, the kind of problem, its place (the spot and its address) and the time are "
+    "published as the city's open data (Open311). Your photos and your description are not "
+    "published.",
+    "zh-Hans": "发送后，问题种类、地点（位置和地址）和时间将作为区政府的开放数据（Open311）公开。"
+    "您的照片和描述不会公开。",
+    "zh-Hant": "傳送後，問題種類、地點（位置和地址）和時間將作為區公所的開放資料（Open311）公開。"
+    "您的照片和描述不會公開。",
+    "ko": "보내면 문제의 종류, 장소(지점과 주소), 일시가 구의 오픈 데이터(Open311)로 공개됩니다. "
+    "사진과 설명은 공개되지 않습니다.",
+    "vi": "Sau khi gửi, loại sự cố, địa điểm (vị trí và địa chỉ) và thời gian sẽ được công khai "
+    "dưới dạng dữ liệu mở của quận (Open311). Ảnh và mô tả của bạn không được công khai.",
+}
+
+
+def test_the_confirmation_says_what_becomes_public_and_it_is_so(
+    running_app: RunningApp, standin: LinePlatformStandIn
+) -> None:
+    for number, (lang, public) in enumerate(PUBLIC.items()):
+        resident = Resident(running_app, standin, "U" + f"{number + 3:x}" * 32, lang)
+        resident.tap("report=start")
+        resident.tap("report=category&code=road")
+        resident.locate(*OJI, address="東京都北区王子2-7-1")
+        resident.photo(jpeg())
+        resident.tap("report=photos_done")
+        confirm = resident.say("歩道に段差があります")[-1]
+        assert confirm["text"].splitlines()[-1] == public, lang
+    done = resident.tap("report=submit")[-1]["text"]
+    number = int(done.split("No.")[1].split()[0])
+    # As told: the kind, the place and the time are public; the words and photo are not.
+    with httpx.Client(base_url=running_app.url, trust_env=False) as client:
+        (published,) = client.get(f"/open311/v2/requests/{number}.json").json()
+    assert published["service_code"] == "road"
+    assert (published["lat"], published["long"]) == pytest.approx(OJI)
+    assert published["address"] == "東京都北区王子2-7-1"
+    assert published["requested_datetime"]
+    assert published["description"] == ""
+    assert "media_url" not in published

@@ -214,7 +214,7 @@ def test_english_resident_and_the_raw_record(chat: Page, problems: list[str]) ->
     # Text, never markup.
     expect(page.locator(".sb-row-user .line-bubble-user").last).to_have_text("<b>hello</b>")
     expect(page.locator("#sb-chat b")).to_have_count(0)
-    expect(_last_bot_text(page)).to_contain_text("Send a location to see the hazard zones")
+    expect(_last_bot_text(page)).to_contain_text("Send a location to see what to do there")
     expect(_chip(page, "Send location")).to_be_visible()
     # The input row's location button, and picking without a pointer: the map's centre.
     page.click("#sb-location")

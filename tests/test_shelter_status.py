@@ -167,6 +167,13 @@ def test_town_selection_takes_the_town_but_not_its_namesakes(kita_url: str) -> N
     assert set(flood_in_tabata) == TABATA_FLOOD_IDS
 
 
+def _residents(app: RunningApp, standin: LinePlatformStandIn) -> WebhookSender:
+    """A Japanese and an English resident in LINE, and the webhook their events come by."""
+    standin.add_user(RESIDENT_JA, language="ja")
+    standin.add_user(RESIDENT_EN, language="en")
+    return WebhookSender(app.webhook_url, TEST_SECRET)
+
+
 def _ask(
     sender: WebhookSender, standin: LinePlatformStandIn, user: str, lat: float, lon: float
 ) -> list[dict[str, Any]]:
@@ -183,16 +190,16 @@ def test_location_answer_offers_open_suited_sites_first_and_names_the_full_one(
     running_app: RunningApp, standin: LinePlatformStandIn
 ) -> None:
     url = running_app.database_url
-    standin.add_user(RESIDENT_JA, language="ja")
-    standin.add_user(RESIDENT_EN, language="en")
-    sender = WebhookSender(running_app.webhook_url, TEST_SECRET)
+    sender = _residents(running_app, standin)
     _declare(url, ShelterHazard.FLOOD)
     _set(url, [FUJIMI_JHS], ShelterStatus.FULL, note="第二体育館へ")
     _set(url, [OLD_JUJODAI_ES, OLD_FUJIMI_JHS], ShelterStatus.OPEN)
     full_at, open_at = _hhmm(url, FUJIMI_JHS), _hhmm(url, OLD_FUJIMI_JHS)
 
     summary, carousel = _ask(sender, standin, RESIDENT_JA, *JUJO)[:2]
-    assert summary["text"].startswith("⚠ 現在の災害: 洪水。")
+    assert "⚠ 現在の災害: 洪水。開設中で洪水に対応する避難場所を先に表示します。" in (
+        summary["text"].splitlines()
+    )
     assert f"⚠ 区立十条富士見中学校は満員です（更新 {full_at}） 第二体育館へ" in summary["text"]
     names = [_bubble_texts(b)[0] for b in carousel["contents"]["contents"]]
     # The open flood site (861 m) first, the other open site next, then sites without a
@@ -205,7 +212,9 @@ def test_location_answer_offers_open_suited_sites_first_and_names_the_full_one(
     assert "洪水" in third[2] and "開設中" not in " ".join(third)
 
     english = _ask(sender, standin, RESIDENT_EN, *JUJO)[0]["text"]
-    assert english.startswith("⚠ Declared disaster: Flood.")
+    assert "⚠ Declared disaster: Flood. Open sites designated for it are listed first." in (
+        english.splitlines()
+    )
     assert f"区立十条富士見中学校 is full (updated {full_at})" in english
 
 
@@ -318,8 +327,7 @@ def test_status_answer_fits_line_limits_with_long_notes() -> None:
         loaded_kinds=[],
         faced=[],
         sites=[site] * 14,
-        faced_without_site=[],
-        area_without_site=[],
+        without_site=[],
         active_hazard=ShelterHazard.EARTHQUAKE,
         unavailable=[site] * 14,
     )
@@ -392,7 +400,7 @@ def test_cli_clear_by_id_and_all_removes_the_badges_and_logs_it(
     everything = civic(url, "shelter", "clear", "--all", "--by", "ito")
     assert everything.returncode == 0, everything.stderr
     assert f"1 site cleared (no status): {OLD_JUJODAI_ES}" in everything.stdout
-    assert "the declared hazard (flood) is still active" in everything.stdout
+    assert "the declared hazard (flood) has ended" in everything.stdout
     assert _statuses(url) == {}
     assert _log(url)[-1] == (OLD_JUJODAI_ES, "cleared", "ito")
     assert set(_geojson_statuses(running_app).values()) == {None}
@@ -476,3 +484,98 @@ def test_hazard_declarations_are_logged_and_history_merges_them_by_time(kita_url
     latest = civic(kita_url, "shelter", "history", "--limit", "2")
     assert latest.returncode == 0, latest.stderr
     assert latest.stdout.splitlines() == lines[-2:]
+
+
+def _ended_records(url: str) -> tuple[list[tuple[str, str, str]], list[tuple[str | None, str]]]:
+    """What ending the disaster logged: the 'cleared' site rows and the hazard's end rows."""
+    cleared = [row for row in _log(url) if row[1] == shelter_status.CLEARED]
+    ends = [row for row in _declarations(url) if row[0] is None]
+    return cleared, ends
+
+
+def _declared_line(summary: str) -> list[str]:
+    starts = ("⚠ 現在の災害", "⚠ Declared")
+    return [line for line in summary.splitlines() if line.startswith(starts)]
+
+
+def test_ending_the_disaster_is_one_step_and_the_same_from_the_cli_and_the_crew_page(
+    running_app: RunningApp, standin: LinePlatformStandIn, browsers: Any
+) -> None:
+    url = running_app.database_url
+    sender = _residents(running_app, standin)
+    opened = [FUJIMI_JHS, OLD_JUJODAI_ES, OLD_FUJIMI_JHS]
+
+    def disaster() -> None:
+        _declare(url, ShelterHazard.FLOOD)
+        _set(url, opened, ShelterStatus.OPEN)
+        summary = _ask(sender, standin, RESIDENT_JA, *JUJO)[0]["text"]
+        assert _declared_line(summary) == [
+            "⚠ 現在の災害: 洪水。開設中で洪水に対応する避難場所を先に表示します。"
+        ]
+
+    def ended_as_in_normal_times(actor: str) -> None:
+        assert _statuses(url) == {}
+        assert _active(url) is None
+        cleared, ends = _ended_records(url)
+        # Each site's clearing and the hazard's end recorded once, by whoever ended it.
+        assert sorted(row for row in cleared if row[2] == actor) == sorted(
+            (i, "cleared", actor) for i in opened
+        )
+        assert [end for end in ends if end[1] == actor] == [(None, actor)]
+        answer = _ask(sender, standin, RESIDENT_JA, *JUJO)
+        assert _declared_line(answer[0]["text"]) == []
+        assert not any("開設中" in line for line in answer[0]["text"].splitlines())
+        labels = [item["action"]["label"] for item in answer[-1]["quickReply"]["items"]]
+        assert labels == ["位置情報を送る", "ここの不具合を通報"]
+
+    disaster()
+    done = civic(url, "shelter", "clear", "--all", "--by", "ito")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"3 sites cleared (no status): {', '.join(sorted(opened))}",
+        "the declared hazard (flood) has ended",
+    ]
+    ended_as_in_normal_times("ito")
+
+    disaster()
+    admin = logged_in(running_app, browsers(), "suzuki", "admin")
+    token = admin.csrf_token("/crew/shelters")
+    ended = admin.post("/crew/shelters/end", data={"csrf_token": token, "confirm": "yes"})
+    assert (ended.status_code, ended.headers["location"]) == (303, "/crew/shelters?cleared=3")
+    ended_as_in_normal_times("crew:suzuki")
+
+    # Ending again changes and records nothing more.
+    again = civic(url, "shelter", "clear", "--all")
+    assert again.stdout.splitlines() == ["no site had a status", "no hazard was declared"]
+    assert len(_ended_records(url)[1]) == 2
+
+
+def test_the_declared_hazard_promises_open_sites_only_when_one_is_open(
+    running_app: RunningApp, standin: LinePlatformStandIn
+) -> None:
+    url = running_app.database_url
+    sender = _residents(running_app, standin)
+    _declare(url, ShelterHazard.FLOOD)
+    # Declared, no site open yet; and a site open that is not designated for floods.
+    _set(url, [FUJIMI_JHS], ShelterStatus.OPEN)
+    answer = _ask(sender, standin, RESIDENT_JA, *JUJO)
+    assert _declared_line(answer[0]["text"]) == [
+        "⚠ 現在の災害: 洪水。この近くで洪水に対応する避難場所の開設は、まだ発表されていません。"
+    ]
+    english = _ask(sender, standin, RESIDENT_EN, *JUJO)[0]["text"]
+    assert _declared_line(english) == [
+        "⚠ Declared disaster: Flood. No site near here has been announced open for it yet."
+    ]
+    # In a declared disaster the answer offers no defect report.
+    labels = [item["action"]["label"] for item in answer[-1]["quickReply"]["items"]]
+    assert labels == ["位置情報を送る"]
+    # Nor does the help.
+    before = len(standin.delivered(RESIDENT_JA))
+    sender.send([sandbox.text_event(standin, RESIDENT_JA, "こんにちは")])
+    helped = standin.wait_for_deliveries(before + 1, RESIDENT_JA)[before].messages[0]
+    assert helped["text"].splitlines() == [
+        "位置情報を送ると、その場所でとる行動、災害の区域、近くの避難場所をお知らせします。",
+        "「地域登録」で、登録した地域の防災情報などを受け取れます。",
+    ]
+    data = [item["action"].get("data") for item in helped["quickReply"]["items"]]
+    assert "report=start" not in data

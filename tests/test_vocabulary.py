@@ -18,6 +18,7 @@ from gis.clusters import STATUSES
 from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
+from service.line import area_chat, area_messages, facility_chat, language_messages, messages
 from service.line.keywords import BUNDLED, load_keywords
 from service.settings import Category
 from service.vocabulary import (
@@ -25,13 +26,14 @@ from service.vocabulary import (
     CatalogsNotCompiled,
     Language,
     build,
-    ja_or_en,
     label,
     language_of,
+    pick,
     report_status_label,
     words,
 )
 from service.vocabulary.catalogs import load_words, po_path
+from service.vocabulary.commands import said
 from service.vocabulary.pages import install
 
 CODES = [language.code for language in LANGUAGES]
@@ -65,14 +67,16 @@ def test_the_check_names_each_missing_fuzzy_or_misplaced_message_and_a_stale_tem
         stored.add(msgid)
     with (tmp_path / build.TEMPLATE.name).open("wb") as out:
         write_po(out, stored)
-    synthetic = Language("xx", "Test", "ja", "ja")
+    synthetic = Language("xx", "Test", "ja", pages=True)
     _po(
         tmp_path,
         "xx",
         {"Send location": "", "about {m} m away": "約{metres}m先", "{n} sites": "{n}件"},
         fuzzy=frozenset({"{n} sites"}),
     )
-    found = build.problems(template, [synthetic, Language("yy", "None", "ja", "ja")], tmp_path)
+    found = build.problems(
+        template, [synthetic, Language("yy", "None", "ja", pages=True)], tmp_path
+    )
     assert sorted(found) == sorted(
         [
             "messages.pot: 'Route' is used in the code but missing",
@@ -84,6 +88,38 @@ def test_the_check_names_each_missing_fuzzy_or_misplaced_message_and_a_stale_tem
             f"yy: no catalog at {po_path('yy', tmp_path)}",
         ]
     )
+
+
+def test_a_language_residents_only_read_in_line_needs_only_the_chats_messages(
+    tmp_path: Path,
+) -> None:
+    template = Catalog(fuzzy=False)
+    template.add("Send location", locations=[("service/line/messages.py", 1)])
+    template.add("Flood", context="hazard", locations=[("service/vocabulary/labels.py", 1)])
+    template.add("Log in", locations=[("service/crew/templates/login.html", 1)])
+    with (tmp_path / build.TEMPLATE.name).open("wb") as out:
+        write_po(out, template)
+    _po(tmp_path, "xx", {"Send location": "位置を送る"})
+    chat_only = Language("xx", "Test", "ja", fallback="ja")
+    found = build.problems(template, [chat_only], tmp_path)
+    # The crew page's "Log in" is not asked for; the chat's label is.
+    assert found == ["xx: 'Flood' (context 'hazard') is not translated"]
+    held = build.messages_for(template, chat_only)
+    assert sorted(m.id for m in held if m.id) == ["Flood", "Send location"]
+
+
+def test_the_shipped_languages_and_where_their_words_show() -> None:
+    assert [(each.code, each.name) for each in LANGUAGES] == [
+        ("ja", "日本語"),
+        ("ja-x-easy", "やさしい日本語"),
+        ("en", "English"),
+        ("zh-Hans", "简体中文"),
+        ("zh-Hant", "繁體中文"),
+        ("ko", "한국어"),
+        ("vi", "Tiếng Việt"),
+    ]
+    # The crew and public pages speak Japanese and English; the others are the chat's.
+    assert [each.code for each in LANGUAGES if each.pages] == ["ja", "en"]
 
 
 def test_a_language_with_a_private_use_code_compiles_and_loads(tmp_path: Path) -> None:
@@ -98,7 +134,26 @@ def test_a_language_with_a_private_use_code_compiles_and_loads(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("line_language", "expected"),
-    [("ja", "ja"), ("en", "en"), ("EN", "en"), ("en-GB", "en"), ("ko", "ja"), (None, "ja")],
+    [
+        ("ja", "ja"),
+        ("en", "en"),
+        ("EN", "en"),
+        ("en-GB", "en"),
+        ("ko", "ko"),
+        ("ko-KR", "ko"),
+        ("vi", "vi"),
+        ("zh-Hans", "zh-Hans"),
+        ("zh-Hant", "zh-Hant"),
+        ("zh-CN", "zh-Hans"),
+        ("zh-TW", "zh-Hant"),
+        ("zh-HK", "zh-Hant"),
+        ("zh-Hant-TW", "zh-Hant"),
+        ("zh", "zh-Hans"),
+        ("ja-x-easy", "ja-x-easy"),
+        ("fr", "ja"),
+        ("th", "ja"),
+        (None, "ja"),
+    ],
 )
 def test_a_line_language_gets_the_same_or_its_base_language_else_japanese(
     line_language: str | None, expected: str
@@ -145,11 +200,24 @@ def test_one_wording_per_report_status_the_residents_one() -> None:
     ]
 
 
-def test_the_citys_labels_show_japanese_where_no_english_is_given() -> None:
+def test_a_citys_label_in_a_language_it_did_not_give_falls_back() -> None:
     both = Category(code="road", label_ja="道路", label_en="Road")
     only_ja = Category(code="park", label_ja="公園", label_en="")
-    assert [label(both, "ja"), label(both, "en"), label(only_ja, "en")] == ["道路", "Road", "公園"]
-    assert ja_or_en("答え", "", "en") == "答え"
+    more = Category(code="road", label_ja="道路", label_en="Road", labels={"ko": "도로"})
+    # やさしい日本語 falls back to the Japanese, the other languages to the English, and
+    # every language to the Japanese when there is no English.
+    assert [label(both, lang) for lang in CODES] == [
+        "道路",
+        "道路",
+        "Road",
+        "Road",
+        "Road",
+        "Road",
+        "Road",
+    ]
+    assert [label(only_ja, lang) for lang in ("en", "zh-Hans", "ja-x-easy")] == ["公園"] * 3
+    assert [label(more, lang) for lang in ("ko", "vi", "ja-x-easy")] == ["도로", "Road", "道路"]
+    assert pick({"ja": "答え", "en": ""}, "vi") == "答え"
 
 
 def test_the_bundled_keyword_answers_come_from_the_catalogs() -> None:
@@ -185,3 +253,28 @@ def test_pages_get_their_words_through_jinjas_i18n_extension() -> None:
         "<p>⚠ &lt;b&gt;王子小学校&lt;/b&gt;は満員です（） "
         '<span lang="en">⚠ &lt;b&gt;王子小学校&lt;/b&gt; is full ()</span></p>'
     )
+
+
+@pytest.mark.parametrize("lang", CODES)
+def test_every_button_that_sends_words_sends_words_the_bot_understands(lang: str) -> None:
+    bundled = load_keywords(BUNDLED)
+    shown = [
+        *messages.help_message(lang, list(FacilityCategory)),
+        *messages.greeting(lang),
+        language_messages.chosen(lang),
+        area_messages.not_registered(lang),
+    ]
+    sent = [
+        item["action"]["text"]
+        for message in shown
+        for item in message.get("quickReply", {}).get("items", [])
+        if item["action"]["type"] == "message"
+    ]
+    assert sent
+    for text in sent:
+        understood = (
+            said(area_chat.REGISTER, text)
+            or facility_chat.asked_for(text, lang)
+            or bundled.match(text) is not None
+        )
+        assert understood, text

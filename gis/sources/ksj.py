@@ -176,6 +176,25 @@ def _landslide(
     )
 
 
+# (phenomenon field, zone type field) of the landslide layouts: A33, PLATEAU.
+_LANDSLIDE_CODE_FIELDS = (("A33_001", "A33_002"), ("disaster_type", "area_type"))
+
+
+def landslide_codes(properties: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(zone type, phenomenon) of a loaded landslide zone's properties, in either layout
+    (A33, PLATEAU); None when they hold no such codes."""
+    fail = partial(SourceError, "stored zone")
+    for phenomenon_field, zone_type_field in _LANDSLIDE_CODE_FIELDS:
+        try:
+            phenomenon = _code(dict(properties), phenomenon_field, A33_PHENOMENA, fail)
+            zone_type = _code(dict(properties), zone_type_field, A33_ZONE_TYPES, fail)
+        except SourceError:
+            return None
+        if phenomenon is not None and zone_type is not None:
+            return zone_type, phenomenon
+    return None
+
+
 _A31 = _Layout("A31_201, A31_101", _a31)
 _A31A = _Layout("A31a_X05", _a31a)
 _DEPTH_RANK = _Layout("depth_rank", _depth_rank)

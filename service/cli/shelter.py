@@ -116,11 +116,17 @@ def shelter_clear(
     within: WithinOption = None,
     crs: CrsOption = None,
     all_sites: Annotated[
-        bool, typer.Option("--all", help="Every site with a status: the end of the disaster")
+        bool,
+        typer.Option(
+            "--all",
+            help="The end of the disaster: every site's status cleared and the declared "
+            "hazard ended, as the crew page's end of the disaster does",
+        ),
     ] = False,
     by: ByOption = "cli",
 ) -> None:
-    """Clear sites back to no status: by ID and/or selection (as open), or --all; logged."""
+    """Clear sites back to no status: by ID and/or selection (as open); or --all, the end of
+    the disaster (the declared hazard ends too). Logged."""
     if all_sites and (ids or hazard is not None or town is not None or within is not None):
         raise fail(
             ValueError(
@@ -129,31 +135,29 @@ def shelter_clear(
         )
     url = database_url(load_settings())
 
-    async def work(
-        conn: AsyncConnection,
-    ) -> tuple[list[str], shelter_status.ActiveHazard | None]:
+    async def work(conn: AsyncConnection) -> shelter_status.DisasterEnd:
         if all_sites:
-            cleared = await shelter_status.clear_all(conn, actor=by)
-        else:
-            chosen = await _chosen_sites(conn, ids, hazard, town, area)
-            cleared = await shelter_status.clear_status(conn, chosen, actor=by)
-        return cleared, await shelter_status.active_hazard(conn)
+            return await shelter_status.end_disaster(conn, actor=by)
+        chosen = await _chosen_sites(conn, ids, hazard, town, area)
+        cleared = await shelter_status.clear_status(conn, chosen, actor=by)
+        return shelter_status.DisasterEnd(cleared, None)
 
     try:
         area = _within(within, crs)
-        done, declared = asyncio.run(in_transaction(url, work))
+        done = asyncio.run(in_transaction(url, work))
     except (shelter_status.StatusError, alerts.AlertError) as exc:
         raise fail(exc) from exc
-    if done:
-        sites = "site" if len(done) == 1 else "sites"
-        typer.echo(f"{len(done)} {sites} cleared (no status): {', '.join(done)}")
+    if done.cleared:
+        sites = "site" if len(done.cleared) == 1 else "sites"
+        typer.echo(f"{len(done.cleared)} {sites} cleared (no status): {', '.join(done.cleared)}")
+    elif all_sites:
+        typer.echo("no site had a status")
     else:
         typer.echo("no chosen site had a status; nothing was changed")
-    if all_sites and declared is not None:
-        typer.echo(
-            f"the declared hazard ({declared.hazard}) is still active: "
-            "`civic shelter hazard none` ends it"
-        )
+    if done.ended is not None:
+        typer.echo(f"the declared hazard ({done.ended}) has ended")
+    elif all_sites:
+        typer.echo("no hazard was declared")
 
 
 @app.command("hazard")

@@ -245,9 +245,8 @@ async def end_disaster(
         error = both("Tick the confirmation to end the disaster.")
         return await _page(request, account, session.csrf_token, engine, view, error=error)
     async with engine.begin() as conn:
-        done = await shelter_status.clear_all(conn, actor=_actor(account))
-        await shelter_status.clear_hazard(conn, actor=_actor(account))
-    return _back(request, view, cleared=len(done))
+        ended = await shelter_status.end_disaster(conn, actor=_actor(account))
+    return _back(request, view, cleared=len(ended.cleared))
 
 
 @router.post("/shelters/hazard")

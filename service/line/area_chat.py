@@ -21,14 +21,18 @@ from service.line.conversation import Turn
 from service.line.messages import Message
 from service.settings import AlertSettings
 from service.tables import resident_areas
+from service.vocabulary import Phrase
+from service.vocabulary.commands import said
 
 # The pending request of a resident who was asked for the spot to register.
 AREA = "area"
 
-# Compared with Turn.text (NFKC, lower case).
-REGISTER_WORDS = frozenset({"地域登録", "登録", "地域を登録", "register area", "register"})
-SETTINGS_WORDS = frozenset({"配信設定", "お知らせ設定", "settings", "alert settings"})
-UNREGISTER_WORDS = frozenset({"登録解除", "地域登録解除", "配信停止", "unregister", "stop alerts"})
+# Translators: words a resident types to register a spot for area alerts, separated by |.
+REGISTER = Phrase("words", "register area|register")
+# Translators: words a resident types to see and switch the kinds of alerts, separated by |.
+SETTINGS = Phrase("words", "settings|alert settings")
+# Translators: words a resident types to delete their registered spot, separated by |.
+UNREGISTER = Phrase("words", "unregister|stop alerts")
 
 
 def default_topics(settings: AlertSettings) -> list[str]:
@@ -92,7 +96,7 @@ async def respond(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     """The answer to an event about area registration or topics, else None."""
     action = turn.postback.get("area", [""])[0]
     switch = turn.postback.get("topics", [""])[0]
-    if action == "start" or turn.text in REGISTER_WORDS:
+    if action == "start" or said(REGISTER, turn.text):
         await pending.set_pending(ctx.engine, turn.user_id, AREA)
         return [am.ask_location(turn.lang)]
     if turn.pending == AREA and turn.message.get("type") == "location":
@@ -101,13 +105,13 @@ async def respond(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
         return await _register(ctx, turn)
     if action == "decline":
         return [am.declined(turn.lang)]
-    if action == "unregister" or turn.text in UNREGISTER_WORDS:
+    if action == "unregister" or said(UNREGISTER, turn.text):
         async with ctx.engine.begin() as conn:
             deleted = await delete_area(conn, turn.user_id)
         return [am.unregistered(turn.lang) if deleted else am.not_registered(turn.lang)]
     if switch in ("on", "off"):
         return await _switch(ctx, turn, switch == "on")
-    if turn.text in SETTINGS_WORDS:
+    if said(SETTINGS, turn.text):
         async with ctx.engine.connect() as conn:
             chosen = await area_topics(conn, turn.user_id)
         return [_menu_or_not_registered(ctx, turn, chosen)]

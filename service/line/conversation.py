@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,19 +29,19 @@ from service.line.platform import LinePlatform, PlatformError
 from service.photos import PhotoError, PhotoLimits, PhotoStore, process_photo
 from service.settings import ReportSettings
 from service.tables import report_drafts
-from service.vocabulary import Lang, words
+from service.vocabulary import Lang, Phrase, words
+from service.vocabulary.commands import normalise, said
 
 log = logging.getLogger(__name__)
 
-START_WORDS = frozenset({"通報", "通報する", "報告", "report", "report a problem"})
-CANCEL_WORDS = frozenset({"キャンセル", "取り消し", "やめる", "cancel", "stop"})
-SKIP_WORDS = frozenset({"なし", "次へ", "スキップ", "skip", "next", "none"})
-SUBMIT_WORDS = frozenset({"送信", "送信する", "はい", "send", "send report", "yes"})
-
-
-def normalise(text: str) -> str:
-    """Text as compared with keywords: NFKC, trimmed, lower case."""
-    return unicodedata.normalize("NFKC", text).strip().lower()
+# Translators: words a resident types to start a defect report, separated by |.
+START = Phrase("words", "report|report a problem")
+# Translators: words that cancel the report being written, separated by |.
+CANCEL = Phrase("words", "cancel|stop")
+# Translators: words that skip an optional step (photos, description), separated by |.
+SKIP = Phrase("words", "skip|next|none")
+# Translators: words that send the report at its last step, separated by |.
+SUBMIT = Phrase("words", "send|send report|yes")
 
 
 @dataclass
@@ -207,9 +206,9 @@ def _intent(turn: Turn, draft: Draft | None) -> str | None:
     if action:
         return str(action)
     kind = turn.message.get("type")
-    if turn.text in CANCEL_WORDS:
+    if said(CANCEL, turn.text):
         return "cancel"
-    if turn.text in START_WORDS:
+    if said(START, turn.text):
         return "start"
     if kind == "image":
         return "photo"
@@ -277,7 +276,7 @@ async def _advance(
         if step == "confirm":
             return await _submit(ctx, turn, draft)
     elif intent == "text":
-        if step == "confirm" and turn.text in SUBMIT_WORDS:
+        if step == "confirm" and said(SUBMIT, turn.text):
             return await _submit(ctx, turn, draft)
         if not _apply_text(ctx, turn, draft, step):
             return [rm.not_understood(lang), _question(ctx, draft, step, lang)]
@@ -289,14 +288,14 @@ def _apply_text(ctx: ReportContext, turn: Turn, draft: Draft, step: str) -> bool
     raw = str(turn.message.get("text", "")).strip()
     if step == "category":
         for category in ctx.settings.categories:
-            if turn.text in (normalise(category.label_ja), normalise(category.label_en)):
+            if turn.text in {normalise(text) for text in category.texts.values()}:
                 draft.category = category.code
                 return True
-    elif step == "photos" and turn.text in SKIP_WORDS:
+    elif step == "photos" and said(SKIP, turn.text):
         draft.photos_done = True
         return True
     elif step == "description":
-        skip = turn.text in SKIP_WORDS
+        skip = said(SKIP, turn.text)
         draft.description = "" if skip else clip_text(raw, ctx.settings.description_max)
         return True
     return False

@@ -9,6 +9,9 @@ Postbacks: `facility=menu&lat=..&lon=..` (the menu) and `facility=<category>&lat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
+
 from gis import nearby
 from gis.facilities import FacilityCategory
 from service.line import facility_messages as fm
@@ -16,41 +19,49 @@ from service.line import pending
 from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.messages import Message
+from service.vocabulary import LANGUAGES, Lang, Phrase, label
+from service.vocabulary.commands import normalise, said
 
 PENDING_PREFIX = "facility:"
 MENU = "menu"
 # Farther than this is no answer to "the nearest AED": about an hour on foot.
 NEAR_METRES = 5000.0
 
-# Texts (NFKC, lower case) that ask for a kind of facility; None asks for the menu.
-WORDS: dict[str, FacilityCategory | None] = {
-    **dict.fromkeys(("aed", "自動体外式除細動器"), FacilityCategory.AED),
-    **dict.fromkeys(("病院", "hospital", "hospitals"), FacilityCategory.HOSPITAL),
-    **dict.fromkeys(("診療所", "クリニック", "医院", "clinic", "clinics"), FacilityCategory.CLINIC),
-    **dict.fromkeys(("図書館", "library", "libraries"), FacilityCategory.LIBRARY),
-    **dict.fromkeys(
-        ("区役所", "区民事務所", "市役所", "役所", "出張所", "ward office", "city hall"),
-        FacilityCategory.WARD_OFFICE,
-    ),
-    **dict.fromkeys(
-        ("区民センター", "公民館", "集会所", "community centre", "community center"),
-        FacilityCategory.COMMUNITY_CENTRE,
-    ),
-    **dict.fromkeys(
-        ("保健所", "保健センター", "健康福祉センター", "health centre", "health center"),
-        FacilityCategory.HEALTH_CENTRE,
-    ),
-    **dict.fromkeys(
-        ("児童館", "児童センター", "children's centre", "children's center"),
-        FacilityCategory.CHILDREN,
-    ),
-    **dict.fromkeys(
-        ("体育館", "スポーツセンター", "スポーツ施設", "gym", "sports centre", "sports center"),
-        FacilityCategory.SPORTS,
-    ),
-    **dict.fromkeys(("公園", "park", "parks"), FacilityCategory.PARK),
-    **dict.fromkeys(("近くの施設", "施設", "facilities", "nearby facilities"), None),
+# What residents type to ask for a kind of facility (None: the menu of the kinds loaded),
+# beside the kind's own label in any language. Translators: the words of each, separated
+# by |.
+WORDS: Mapping[FacilityCategory | None, Phrase] = {
+    FacilityCategory.AED: Phrase("words", "aed|defibrillator"),
+    FacilityCategory.HOSPITAL: Phrase("words", "hospital|hospitals"),
+    FacilityCategory.CLINIC: Phrase("words", "clinic|clinics|doctor"),
+    FacilityCategory.LIBRARY: Phrase("words", "library|libraries"),
+    FacilityCategory.WARD_OFFICE: Phrase("words", "ward office|city hall"),
+    FacilityCategory.COMMUNITY_CENTRE: Phrase("words", "community centre|community center"),
+    FacilityCategory.HEALTH_CENTRE: Phrase("words", "health centre|health center"),
+    FacilityCategory.CHILDREN: Phrase("words", "children's centre|children's center"),
+    FacilityCategory.SPORTS: Phrase("words", "gym|sports centre|sports center"),
+    FacilityCategory.PARK: Phrase("words", "park|parks"),
+    None: Phrase("words", "facilities|nearby facilities"),
 }
+
+
+@cache
+def _labels() -> dict[str, FacilityCategory]:
+    """Every kind's label in every language, normalised."""
+    return {
+        normalise(label(kind, each.code)): kind for kind in FacilityCategory for each in LANGUAGES
+    }
+
+
+def asked_for(text: str, lang: Lang) -> FacilityCategory | str:
+    """The kind of facility a text asks for, MENU for the menu, or "" for neither. The
+    resident's own language decides first: 医院 is a clinic in Japanese, a hospital in
+    Chinese."""
+    for in_language in (lang, None):
+        for category, words in WORDS.items():
+            if said(words, text, in_language):
+                return MENU if category is None else category
+    return _labels().get(normalise(text), "")
 
 
 def _wanted(value: str) -> FacilityCategory | str:
@@ -107,13 +118,13 @@ async def respond(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
         wanted = _wanted((turn.pending or "").removeprefix(PENDING_PREFIX))
         lon, lat = turn.location
         return await _search(ctx, wanted, lon, lat, turn) if wanted else None
-    if turn.text not in WORDS:
+    asked = asked_for(turn.text, turn.lang)
+    if not asked:
         return None
-    category = WORDS[turn.text]
+    category = asked if isinstance(asked, FacilityCategory) else None
     loaded = await _loaded(ctx)
     # Say at once that there is nothing to find, rather than ask for a location first.
     if (category is None and not loaded) or (category is not None and category not in loaded):
         return fm.not_loaded(category, turn.lang)
-    intent = MENU if category is None else str(category)
-    await pending.set_pending(ctx.engine, turn.user_id, PENDING_PREFIX + intent)
+    await pending.set_pending(ctx.engine, turn.user_id, PENDING_PREFIX + str(asked))
     return fm.ask_location(category, turn.lang)

@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gis import nearby, shelter_status
+from gis import evacuation, nearby, shelter_status
 from gis.crs import on_earth
 from gis.hazards import ShelterHazard, shelter_hazard_for
-from service.line import area_chat, conversation, facility_chat, messages, pending
+from gis.nearby import NearbySite
+from service.line import area_chat, conversation, facility_chat, language_chat, messages, pending
 from service.line import report_messages as rm
 from service.line.context import HandlerContext
 from service.line.conversation import Turn
@@ -27,20 +28,21 @@ from service.line.inbox import InboxEvent
 from service.line.messages import Message
 from service.settings import AnswerSettings
 from service.tables import line_users
-from service.vocabulary import Lang, language_of
+from service.vocabulary import Lang, Phrase, language_of
+from service.vocabulary.commands import said
 
 log = logging.getLogger(__name__)
 
-# Texts that ask for the shelter search (compared after NFKC normalisation, lower case).
-SHELTER_WORDS = frozenset(
-    {"避難所", "避難場所", "避難", "ハザード", "ハザードマップ", "shelter", "shelters", "hazard"}
-)
+# Translators: words a resident types to find shelters and the hazards at a spot, separated
+# by |.
+SHELTER = Phrase("words", "shelter|shelters|evacuation site|hazard|hazard map")
 # The pending request of a resident who asked for the shelter search.
-SHELTER = "shelter"
+SHELTER_PENDING = "shelter"
 
 # Features that own some postbacks, words and pending requests: each answers an event it
 # recognises, or returns None to pass it on.
 FEATURES: tuple[Callable[[HandlerContext, Turn], Awaitable[list[Message] | None]], ...] = (
+    language_chat.respond,
     area_chat.respond,
     facility_chat.respond,
 )
@@ -99,11 +101,22 @@ async def _answer(
     log.info("event %s answered by %s", event.event_id, how)
 
 
+def _skipped(
+    sites: list[NearbySite], unsuited: NearbySite | None, wanted: list[ShelterHazard]
+) -> NearbySite | None:
+    """`unsuited` when it is nearer than the nearest listed site designated for a `wanted`
+    hazard: a site the resident may see on the way and wonder why it is not offered."""
+    suited = [site.distance_m for site in sites if site.hazards & set(wanted)]
+    if unsuited is None or not suited or unsuited.distance_m >= min(suited):
+        return None
+    return unsuited
+
+
 async def location_answer(
     engine: AsyncEngine, settings: AnswerSettings, lon: float, lat: float
 ) -> messages.LocationAnswer:
-    """Run the location queries for one point, with the sites' status and the declared
-    hazard, if any."""
+    """Run the location queries for one point, with the sites' status, the declared hazard
+    if any, and what to do there."""
     async with engine.connect() as conn:
         area = await nearby.service_area_check(conn, lon, lat)
         hazards = await nearby.hazards_at(conn, lon, lat, settings.hazard_near_metres)
@@ -111,11 +124,22 @@ async def location_answer(
         faced = list(dict.fromkeys(shelter_hazard_for(hit.kind) for hit in hazards))
         declared = await shelter_status.active_hazard(conn)
         active = declared.hazard if declared is not None else None
+        wanted = list(dict.fromkeys([*faced, *([active] if active else [])]))
         sites = await nearby.nearest_sites(
             conn, lon, lat, limit=settings.nearest_sites, prefer=faced, active=active
         )
+        unsuited = (
+            await nearby.nearest_unsuited_site(
+                conn, lon, lat, wanted, listed=[site.common_id for site in sites]
+            )
+            if wanted
+            else None
+        )
         unavailable = await nearby.unavailable_sites(conn, lon, lat, nearest=settings.nearest_sites)
-        area_without = await nearby.hazards_without_sites(conn, list(ShelterHazard))
+        without = await nearby.hazards_without_sites(conn, list(ShelterHazard))
+        facilities = await nearby.loaded_facility_categories(conn)
+    # Outside the service area the zone layers end: no saying it is outside every zone.
+    covered = loaded if area.inside else []
     return messages.LocationAnswer(
         lon=lon,
         lat=lat,
@@ -124,10 +148,12 @@ async def location_answer(
         loaded_kinds=loaded,
         faced=faced,
         sites=sites,
-        faced_without_site=[h for h in faced if h in area_without],
-        area_without_site=area_without,
+        without_site=without,
+        advice=evacuation.advise(hazards, covered, active, without),
         active_hazard=active,
         unavailable=unavailable,
+        skipped=_skipped(sites, unsuited, wanted),
+        facilities=facilities,
     )
 
 
@@ -145,9 +171,9 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
             hazard_map_url=ctx.answer.hazard_map_url,
         )
         return messages.location_answer(answer, turn.lang, texts)
-    if turn.text in SHELTER_WORDS:
+    if said(SHELTER, turn.text):
         # The next location answers this, even if a report draft also waits for one.
-        await pending.set_pending(ctx.engine, turn.user_id, SHELTER)
+        await pending.set_pending(ctx.engine, turn.user_id, SHELTER_PENDING)
         return messages.ask_location(turn.lang)
     if kind == "text":
         found = ctx.keywords.match(str(message.get("text", "")))
@@ -156,7 +182,10 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
     if kind in ("text", "image", "video", "audio", "file", "sticker") or turn.payload.get(
         "postback"
     ):
-        return messages.help_message(turn.lang)
+        async with ctx.engine.connect() as conn:
+            facilities = await nearby.loaded_facility_categories(conn)
+            declared = await shelter_status.active_hazard(conn)
+        return messages.help_message(turn.lang, facilities, disaster=declared is not None)
     return None
 
 
@@ -170,8 +199,8 @@ async def _respond(
         if reply is not None:
             return reply
     # In a disaster the shelter search wins, even in the middle of a report.
-    asked_for_shelter = turn.text in SHELTER_WORDS or (
-        turn.pending == SHELTER and turn.message.get("type") == "location"
+    asked_for_shelter = said(SHELTER, turn.text) or (
+        turn.pending == SHELTER_PENDING and turn.message.get("type") == "location"
     )
     if not asked_for_shelter:
         reply = await conversation.respond(ctx.report, turn, draft)

@@ -1,23 +1,26 @@
-"""Keyword answers: a table the city edits (CSV or YAML) mapping keywords to an answer.
+"""Keyword answers: the bundled answers about the bot itself (how to use it, personal data,
+119/110), and a table the city edits (CSV or YAML) that adds its own.
 
 YAML: a list of entries `{keywords: [..], answer: .., answer_en: .., url: ..}`.
 CSV (UTF-8, with or without BOM): columns `keywords,answer,answer_en,url`, keywords
-separated by `|`. `answer_en` and `url` are optional. A text matches an entry when it is one
-of its keywords, or else contains one (the longest keyword wins), compared after NFKC
-normalisation in lower case.
+separated by `|`. `answer_en` and `url` are optional, as are answers in the other languages
+the bot speaks: `answer_zh-Hans`, `answer_ko`, … (a language without its own answer gets the
+one `pick` chooses). A text matches an entry when it is one of its keywords, or else
+contains one (the longest keyword wins; between equally long ones, the bundled answers
+first), compared after NFKC normalisation in lower case.
 
-The bundled table (keywords.yaml, about the bot itself) holds product words: its entries give
-a `message`, the English source text of a catalog message, answered in the resident's
-language from the catalogs. A city's table holds the city's own words.
+The bundled table (keywords.yaml) holds product words: each entry's `words` and `message`
+are catalog messages (English source text), so they are understood and answered in every
+language. The city's table adds to it: a bundled answer gives way only for a keyword the
+city lists itself.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,38 +28,43 @@ from urllib.parse import urlsplit
 import yaml
 
 from service.line.messages import Message, clip_text, text_message
-from service.vocabulary import Lang, ja_or_en, words
+from service.vocabulary import LANGUAGES, Lang, Phrase, pick, words
+from service.vocabulary.commands import CONTEXT, normalise, recognised
 
 BUNDLED = Path(__file__).resolve().parent / "keywords.yaml"
 # Shorter keywords would match inside too many unrelated texts.
 MIN_CONTAINED_LENGTH = 2
+# A city's answer in a language: `answer` is the Japanese, `answer_en` the English, and
+# `answer_<code>` any other language of LANGUAGES.
+_ANSWER_FIELDS = {
+    "ja": "answer",
+    **{each.code: f"answer_{each.code}" for each in LANGUAGES if each.code != "ja"},
+}
 
 
 class KeywordError(ValueError):
     """The keyword file is not usable; says which file, entry and field."""
 
 
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
 @dataclass(frozen=True)
 class KeywordAnswer:
-    """One entry of the table."""
+    """One entry of the table: its keywords (normalised), and its answer by language (a
+    city's), or as a catalog message (the bundled one's English source)."""
 
     keywords: tuple[str, ...]
-    answer: str
-    answer_en: str
-    url: str
-    # The bundled table's answers are catalog messages (`answer` is the English source).
-    from_catalog: bool = False
+    answers: Mapping[Lang, str] = field(default_factory=dict)
+    url: str = ""
+    catalog_message: str = ""
+
+    def answer(self, lang: Lang) -> str:
+        """The answer's text in the resident's language (or the one `pick` chooses)."""
+        if self.catalog_message:
+            return words(lang).gettext(self.catalog_message)
+        return pick(self.answers, lang)
 
     def message(self, lang: Lang) -> Message:
-        """The answer as a LINE text message, in the resident's language where given."""
-        if self.from_catalog:
-            body = words(lang).gettext(self.answer)
-        else:
-            body = ja_or_en(self.answer, self.answer_en, lang)
+        """The answer as a LINE text message, with its link."""
+        body = self.answer(lang)
         if self.url:
             body = f"{body}\n{self.url}"
         return text_message(clip_text(body))
@@ -64,13 +72,13 @@ class KeywordAnswer:
 
 @dataclass(frozen=True)
 class KeywordTable:
-    """Every entry, and a lookup from normalised keyword to entry."""
+    """Every entry, in the order they are tried."""
 
     entries: tuple[KeywordAnswer, ...] = ()
 
     def match(self, text: str) -> KeywordAnswer | None:
         """The entry a resident's text asks for, or None."""
-        said = _normalise(text)
+        said = normalise(text)
         if not said:
             return None
         best: tuple[int, KeywordAnswer] | None = None
@@ -83,32 +91,66 @@ class KeywordTable:
                     best = (len(keyword), entry)
         return best[1] if best else None
 
+    def adding(self, city: KeywordTable) -> KeywordTable:
+        """This (bundled) table with the city's entries added: a keyword the city lists is
+        answered by the city; the bundled answers keep their other keywords."""
+        taken = {keyword for entry in city.entries for keyword in entry.keywords}
+        kept = []
+        for entry in self.entries:
+            left = tuple(k for k in entry.keywords if k not in taken)
+            if left:
+                kept.append(replace(entry, keywords=left))
+        return KeywordTable((*kept, *city.entries))
 
-def _entry(where: str, raw: Mapping[str, Any], bundled: bool) -> KeywordAnswer:
-    def field(name: str, *, required: bool = False) -> str:
-        value = raw.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                raise KeywordError(f"{where}: field {name!r} is missing or empty")
-            return ""
-        if not isinstance(value, str | int | float):
-            raise KeywordError(f"{where}: field {name!r} must be text")
-        return str(value).strip()
 
+def _field(where: str, raw: Mapping[str, Any], name: str, *, required: bool = False) -> str:
+    value = raw.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise KeywordError(f"{where}: field {name!r} is missing or empty")
+        return ""
+    if not isinstance(value, str | int | float):
+        raise KeywordError(f"{where}: field {name!r} must be text")
+    return str(value).strip()
+
+
+def _url(where: str, raw: Mapping[str, Any]) -> str:
+    url = _field(where, raw, "url")
+    if url and urlsplit(url).scheme not in ("https", "http", "tel"):
+        raise KeywordError(f"{where}: field 'url' must be an http(s) or tel: link, not {url!r}")
+    return url
+
+
+def _city_entry(where: str, raw: Mapping[str, Any]) -> KeywordAnswer:
+    unknown = [
+        str(name)
+        for name in raw
+        if str(name).startswith("answer") and name not in _ANSWER_FIELDS.values()
+    ]
+    if unknown:
+        known = ", ".join(_ANSWER_FIELDS.values())
+        raise KeywordError(f"{where}: field {unknown[0]!r} is not an answer field ({known})")
     raw_keywords = raw.get("keywords")
     if isinstance(raw_keywords, str):
         raw_keywords = raw_keywords.split("|")
     if not isinstance(raw_keywords, list) or not raw_keywords:
         raise KeywordError(f"{where}: field 'keywords' must list at least one keyword")
-    keywords = tuple(k for k in (_normalise(str(k)) for k in raw_keywords) if k)
+    keywords = tuple(k for k in (normalise(str(k)) for k in raw_keywords) if k)
     if not keywords:
         raise KeywordError(f"{where}: field 'keywords' has only empty keywords")
-    url = field("url")
-    if url and urlsplit(url).scheme not in ("https", "http", "tel"):
-        raise KeywordError(f"{where}: field 'url' must be an http(s) or tel: link, not {url!r}")
-    if bundled:
-        return KeywordAnswer(keywords, field("message", required=True), "", url, True)
-    return KeywordAnswer(keywords, field("answer", required=True), field("answer_en"), url)
+    answers = {
+        lang: _field(where, raw, name, required=lang == "ja")
+        for lang, name in _ANSWER_FIELDS.items()
+    }
+    return KeywordAnswer(keywords, {k: v for k, v in answers.items() if v}, _url(where, raw))
+
+
+def _bundled_entry(where: str, raw: Mapping[str, Any]) -> KeywordAnswer:
+    said = Phrase(CONTEXT, _field(where, raw, "words", required=True))
+    message = _field(where, raw, "message", required=True)
+    return KeywordAnswer(
+        tuple(sorted(recognised(said))), url=_url(where, raw), catalog_message=message
+    )
 
 
 def _rows(path: Path, data: bytes) -> Iterable[tuple[str, Mapping[str, Any]]]:
@@ -136,17 +178,27 @@ def _rows(path: Path, data: bytes) -> Iterable[tuple[str, Mapping[str, Any]]]:
 
 
 def load_keywords(path: Path) -> KeywordTable:
-    """Read a keyword table; raise KeywordError naming the file, entry and field."""
+    """Read one keyword table (the bundled one, or a city's) as it is; raise KeywordError
+    naming the file, entry and field."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise KeywordError(f"{path}: cannot read: {exc.strerror}") from exc
-    bundled = path.resolve() == BUNDLED
-    entries = [_entry(where, raw, bundled) for where, raw in _rows(path, data)]
-    seen: dict[str, str] = {}
-    for entry in entries:
-        for keyword in entry.keywords:
-            if keyword in seen and seen[keyword] != entry.answer:
+    entry = _bundled_entry if path.resolve() == BUNDLED else _city_entry
+    entries = [entry(where, raw) for where, raw in _rows(path, data)]
+    seen: dict[str, KeywordAnswer] = {}
+    for each in entries:
+        for keyword in each.keywords:
+            if keyword in seen and seen[keyword] != each:
                 raise KeywordError(f"{path}: keyword {keyword!r} is given two different answers")
-            seen[keyword] = entry.answer
+            seen[keyword] = each
     return KeywordTable(tuple(entries))
+
+
+def answer_table(path: Path) -> KeywordTable:
+    """What residents get: the bundled answers, with the city's table at `path` (the
+    KEYWORD_ANSWERS setting) added; only the bundled ones when it is the bundled file."""
+    bundled = load_keywords(BUNDLED)
+    if path.resolve() == BUNDLED:
+        return bundled
+    return bundled.adding(load_keywords(path))

@@ -15,11 +15,22 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from gis.evacuation import Advice
+from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.nearby import AreaCheck, HazardHit, NearbySite
 from gis.shelter_status import ShelterStatus
+from service.line.advice_messages import advice_lines
 from service.localtime import JST
-from service.vocabulary import Lang, ja_or_en, join_list, label, words
+from service.vocabulary import (
+    Lang,
+    depth_label,
+    join_list,
+    label,
+    landslide_zone_label,
+    pick,
+    words,
+)
 
 Message = dict[str, Any]
 
@@ -75,14 +86,17 @@ def text_message(text: str, *, quick_reply: dict[str, Any] | None = None) -> Mes
 
 
 def greeting(lang: Lang) -> list[Message]:
-    """Answer to a follow event: what the bot does, and the location button."""
+    """Answer to a follow event: what the bot does, how to change the language, and the
+    location button."""
     text = words(lang).gettext(
         "Thank you for adding us.\n"
-        "Send a location and we will tell you the hazard zones at that spot (flood, "
-        "landslide, …) and the nearest designated evacuation sites.\n"
-        'Tap "Send location" below.'
+        "Send a location and we will tell you what to do there, the hazard zones at that spot "
+        "(flood, landslide, …) and the nearest designated evacuation sites.\n"
+        'Tap "Send location" below. To change the language, send "language".'
     )
-    return [text_message(text, quick_reply=location_quick_reply(lang))]
+    quick_reply = location_quick_reply(lang)
+    quick_reply["items"].append(language_button(lang))
+    return [text_message(text, quick_reply=quick_reply)]
 
 
 def ask_location(lang: Lang) -> list[Message]:
@@ -105,23 +119,45 @@ def unreadable_location(lat: float, lon: float, lang: Lang) -> list[Message]:
     return [text_message(text, quick_reply=location_quick_reply(lang))]
 
 
-def help_message(lang: Lang) -> list[Message]:
-    """Answer to anything the bot does not understand: its two main actions."""
+def language_button(lang: Lang) -> dict[str, Any]:
+    """The quick reply that offers the languages (its label names "Language" in Japanese
+    and English too, for someone who landed in a language they do not read)."""
+    return postback_item(words(lang).gettext("Language"), "lang=menu")
+
+
+def help_message(
+    lang: Lang, facilities: Sequence[FacilityCategory] = (), *, disaster: bool = False
+) -> list[Message]:
+    """Answer to anything the bot does not understand: its main actions; defect reports not
+    while a disaster is declared (`disaster`), nearby facilities only when some are loaded
+    (`facilities`: the kinds loaded)."""
     w = words(lang)
     quick_reply = location_quick_reply(lang)
-    report = w.gettext("Report a problem")
-    action = {"type": "postback", "label": report, "data": "report=start", "displayText": report}
-    quick_reply["items"].append({"type": "action", "action": action})
-    for said in (w.gettext("Register area"), w.gettext("How to use")):
-        action = {"type": "message", "label": said, "text": said}
+    lines = [
+        w.gettext(
+            "Send a location to see what to do there, the hazard zones and the nearest "
+            "evacuation sites."
+        )
+    ]
+    if not disaster:
+        report = w.gettext("Report a problem")
+        quick_reply["items"].append(postback_item(report, "report=start"))
+        lines.append(
+            w.gettext(
+                'To report a pothole, a broken streetlight and the like, tap "Report a problem".'
+            )
+        )
+    said = [w.gettext("Register area"), w.gettext("How to use")]
+    if facilities:
+        said.insert(0, w.gettext("Nearby facilities"))
+        kinds = join_list([label(kind, lang) for kind in facilities], lang)
+        lines.append(w.gettext('"Nearby facilities" finds the nearest: {kinds}.', kinds=kinds))
+    lines.append(w.gettext('"Register area" gets you alerts for your area.'))
+    for text in said:
+        action = {"type": "message", "label": text, "text": text}
         quick_reply["items"].append({"type": "action", "action": action})
-    text = w.gettext(
-        "Send a location to see the hazard zones there and the nearest evacuation sites.\n"
-        'To report a pothole, a broken streetlight and the like, tap "Report a problem".\n'
-        'Send "AED", "hospital", "library" ... to find the nearest ones.\n'
-        '"Register area" gets you alerts for your area.'
-    )
-    return [text_message(text, quick_reply=quick_reply)]
+    quick_reply["items"].append(language_button(lang))
+    return [text_message("\n".join(lines), quick_reply=quick_reply)]
 
 
 @dataclass(frozen=True)
@@ -133,16 +169,28 @@ class LocationAnswer:
     area: AreaCheck
     hazards: Sequence[HazardHit]
     loaded_kinds: Sequence[HazardKind]
+    # Hazards of the zones the point is in or near: their designated sites come first.
     faced: Sequence[ShelterHazard]
     sites: Sequence[NearbySite]
-    # Faced hazards for which no site in the area is designated.
-    faced_without_site: Sequence[ShelterHazard]
     # Every hazard for which no site in the area is designated.
-    area_without_site: Sequence[ShelterHazard]
+    without_site: Sequence[ShelterHazard]
+    # What to do at the point (gis.evacuation).
+    advice: Sequence[Advice] = ()
     # The hazard an admin declared (None in normal times).
     active_hazard: ShelterHazard | None = None
     # Full or closed sites among the nearest, named even when left out of `sites`.
     unavailable: Sequence[NearbySite] = ()
+    # The nearest site left out because it is designated for none of the faced or declared
+    # hazards, when it is nearer than the nearest listed site designated for them.
+    skipped: NearbySite | None = None
+    # The kinds of facility loaded (none: no "nearby facilities" button).
+    facilities: Sequence[FacilityCategory] = ()
+
+    @property
+    def wanted(self) -> list[ShelterHazard]:
+        """The faced hazards and the declared one: those the sites are chosen for."""
+        declared = [self.active_hazard] if self.active_hazard is not None else []
+        return list(dict.fromkeys([*self.faced, *declared]))
 
 
 @dataclass(frozen=True)
@@ -159,9 +207,14 @@ def walking_minutes(distance_m: float, metres_per_minute: float) -> int:
 
 
 def walk_text(distance_m: float, metres_per_minute: float, lang: Lang) -> str:
-    """Distance and walking time: "350m・徒歩約5分" / "350 m, about 5 min on foot"."""
+    """Straight-line distance and the walking time it suggests: "直線350m・徒歩約5分（目安）"
+    / "350 m in a straight line, about 5 min on foot (estimate)"."""
     minutes = walking_minutes(distance_m, metres_per_minute)
-    return words(lang).gettext("{m} m, about {min} min on foot", m=round(distance_m), min=minutes)
+    return words(lang).gettext(
+        "{m} m in a straight line, about {min} min on foot (estimate)",
+        m=round(distance_m),
+        min=minutes,
+    )
 
 
 def route_url(from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> str:
@@ -218,13 +271,27 @@ def relevant_hazards(hits: Sequence[HazardHit]) -> list[HazardHit]:
     return kept
 
 
+def zone_text(hit: HazardHit, lang: Lang) -> str:
+    """What a zone is: its data's own label where the data gives one in `lang` (Japanese,
+    English), else told from its depth class or A33 codes, else the data's label `pick`
+    chooses."""
+    own = {"ja": hit.label_ja, "en": hit.label_en}.get(lang)
+    if own:
+        return own
+    if hit.landslide is not None:
+        return landslide_zone_label(*hit.landslide, lang)
+    return depth_label(hit.depth_min_m, hit.depth_max_m, lang) or pick(
+        {"ja": hit.label_ja, "en": hit.label_en}, lang
+    )
+
+
 def _hazard_line(hit: HazardHit, lang: Lang) -> str:
     w = words(lang)
     if hit.inside:
         where = w.gettext("at this spot")
     else:
         where = w.gettext("about {m} m away", m=round(hit.distance_m))
-    zone = ja_or_en(hit.label_ja, hit.label_en, lang)
+    zone = zone_text(hit, lang)
     kind = label(hit.kind, lang)
     if kind.lower() not in zone.lower():
         zone = w.gettext("{kind}: {zone}", kind=kind, zone=zone)
@@ -251,23 +318,59 @@ def _hazard_lines(answer: LocationAnswer, lang: Lang, hazard_map_url: str) -> li
     return lines
 
 
-def _no_site_for(area: str, hazards: Sequence[ShelterHazard], lang: Lang) -> str:
-    names = join_list([label(h, lang) for h in hazards], lang)
-    return words(lang).gettext(
+def _no_site_line(answer: LocationAnswer, area: str, lang: Lang) -> list[str]:
+    """The hazards faced here or declared for which no site of the area is designated."""
+    missing = [h for h in answer.wanted if h in answer.without_site]
+    if not missing:
+        return []
+    names = join_list([label(h, lang) for h in missing], lang)
+    text = words(lang).gettext(
         "⚠ {area} has no designated evacuation site for: {hazards}.", area=area, hazards=names
     )
+    return [text]
+
+
+def _declared_line(answer: LocationAnswer, lang: Lang) -> list[str]:
+    """The declared hazard, promising open sites only when one is listed."""
+    if answer.active_hazard is None:
+        return []
+    w = words(lang)
+    hazard = label(answer.active_hazard, lang)
+    if any(
+        site.status is ShelterStatus.OPEN and answer.active_hazard in site.hazards
+        for site in answer.sites
+    ):
+        text = w.gettext(
+            "⚠ Declared disaster: {hazard}. Open sites designated for it are listed first.",
+            hazard=hazard,
+        )
+    else:
+        text = w.gettext(
+            "⚠ Declared disaster: {hazard}. No site near here has been announced open for it yet.",
+            hazard=hazard,
+        )
+    return [text]
+
+
+def _skipped_line(answer: LocationAnswer, lang: Lang) -> list[str]:
+    skipped = answer.skipped
+    if skipped is None:
+        return []
+    hazards = join_list([label(h, lang) for h in answer.wanted], lang)
+    text = words(lang).gettext(
+        "Nearer sites not designated for {hazards} are left out; the nearest is {name}, {m} m "
+        "in a straight line.",
+        hazards=hazards,
+        name=skipped.name,
+        m=round(skipped.distance_m),
+    )
+    return [text]
 
 
 def _summary_text(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> str:
     w = words(lang)
     area_name = answer.area.area_name or w.gettext("This area")
     lines: list[str] = []
-    if answer.active_hazard is not None:
-        declared = w.gettext(
-            "⚠ Declared disaster: {hazard}. Open sites designated for it are listed first.",
-            hazard=label(answer.active_hazard, lang),
-        )
-        lines += [declared, ""]
     if not answer.area.inside:
         km = f"{(answer.area.distance_m or 0) / 1000:.1f}"
         outside = w.gettext(
@@ -277,9 +380,11 @@ def _summary_text(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> 
             km=km,
         )
         lines += [outside, ""]
+    advice = advice_lines(answer.advice, lang)
+    if advice:
+        lines += [*advice, ""]
     lines += _hazard_lines(answer, lang, settings.hazard_map_url)
-    if answer.faced_without_site:
-        lines.append(_no_site_for(area_name, answer.faced_without_site, lang))
+    lines += _no_site_line(answer, area_name, lang)
     lines.append("")
     if answer.faced:
         names = join_list([label(h, lang) for h in answer.faced], lang)
@@ -288,15 +393,14 @@ def _summary_text(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> 
         )
     else:
         lines.append(w.gettext("■ Nearest designated sites"))
+    lines += _declared_line(answer, lang)
     if not answer.sites:
         lines.append(w.gettext("No sites are loaded."))
     for number, site in enumerate(answer.sites, start=1):
         walk = walk_text(site.distance_m, settings.walking_metres_per_minute, lang)
         lines.append(f"{number}. {_site_name(site, lang)} {walk}")
+    lines += _skipped_line(answer, lang)
     lines += [_unavailable_line(site, lang) for site in answer.unavailable]
-    others = [h for h in answer.area_without_site if h not in answer.faced_without_site]
-    if others:
-        lines += ["", _no_site_for(area_name, others, lang)]
     return "\n".join(lines)
 
 
@@ -349,6 +453,7 @@ def _site_bubble(
             "size": "md",
             "color": "#1E7F3C" if suited else "#333333",
             "weight": "bold",
+            "wrap": True,
         },
         *_status_contents(site, lang),
         {"type": "text", "text": designated, "size": "sm", "wrap": True, "color": "#555555"},
@@ -398,8 +503,9 @@ def carousel(bubbles: Sequence[dict[str, Any]], alt_text: str) -> Message:
 
 
 def location_answer(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -> list[Message]:
-    """The answer to a location: a short text, then a carousel of the nearest sites; its
-    quick replies search again or start a defect report at this spot."""
+    """The answer to a location: a short text, then a carousel of the nearest sites. Its
+    quick replies search again, start a defect report at this spot (not while a disaster is
+    declared) and offer the nearby facilities (only when some are loaded)."""
     w = words(lang)
     messages = [text_message(_summary_text(answer, lang, settings))]
     if answer.sites:
@@ -408,11 +514,13 @@ def location_answer(answer: LocationAnswer, lang: Lang, settings: AnswerTexts) -
         messages.append(carousel(bubbles, alt))
     here = {"lat": f"{answer.lat:.6f}", "lon": f"{answer.lon:.6f}"}
     quick_reply = location_quick_reply(lang)
-    quick_reply["items"].append(
-        postback_item(w.gettext("Report an issue here"), urlencode({"report": "start", **here}))
-    )
-    quick_reply["items"].append(
-        postback_item(w.gettext("Nearby facilities"), urlencode({"facility": "menu", **here}))
-    )
+    if answer.active_hazard is None:
+        quick_reply["items"].append(
+            postback_item(w.gettext("Report an issue here"), urlencode({"report": "start", **here}))
+        )
+    if answer.facilities:
+        quick_reply["items"].append(
+            postback_item(w.gettext("Nearby facilities"), urlencode({"facility": "menu", **here}))
+        )
     messages[-1]["quickReply"] = quick_reply
     return messages

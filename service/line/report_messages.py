@@ -101,7 +101,12 @@ def confirm(
     )
     items = [postback_item(w.gettext("Send report"), "report=submit"), _cancel(lang)]
     question = w.gettext("Send this report?")
-    return text_message(f"{question}\n\n{summary}", quick_reply=_quick(items))
+    public = w.gettext(
+        "Once sent, the kind of problem, its place (the spot and its address) and the time "
+        "are published as the city's open data (Open311). Your photos and your description "
+        "are not published."
+    )
+    return text_message(f"{question}\n\n{summary}\n\n{public}", quick_reply=_quick(items))
 
 
 def submitted(report_id: int, joined: bool, count: int, lang: Lang) -> Message:

@@ -47,6 +47,7 @@ from service.sandbox.standin import LinePlatformStandIn, create_standin_app
 from service.sandbox.webhooks import sign, webhook_body
 from service.settings import SANDBOX_ACCESS_TOKEN, SANDBOX_PATH, Settings
 from service.templating import render
+from service.vocabulary import LANGUAGES
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
@@ -292,7 +293,12 @@ async def page(request: Request, engine: Engine) -> HTMLResponse:
     """The chat page: a LINE-like chat with the bot, in the browser."""
     async with engine.connect() as conn:
         picker = await picker_map(conn)
-    return render(request, "sandbox.html", {"picker": picker}, headers=PAGE_HEADERS)
+    return render(
+        request,
+        "sandbox.html",
+        {"picker": picker, "languages": LANGUAGES},
+        headers=PAGE_HEADERS,
+    )
 
 
 def mount(app: FastAPI) -> None:

@@ -13,12 +13,21 @@ the catalogs' tooling is service/vocabulary/build.py (`make messages`, `make set
 from service.vocabulary.catalogs import CatalogsNotCompiled, Phrase, Words, check_compiled, words
 from service.vocabulary.labels import (
     CityLabels,
-    ja_or_en,
+    depth_label,
     join_list,
     label,
+    landslide_zone_label,
     report_status_label,
 )
-from service.vocabulary.languages import DEFAULT, LANGUAGES, Lang, Language, language, language_of
+from service.vocabulary.languages import (
+    DEFAULT,
+    LANGUAGES,
+    Lang,
+    Language,
+    language,
+    language_of,
+    pick,
+)
 
 __all__ = [
     "DEFAULT",
@@ -30,11 +39,13 @@ __all__ = [
     "Phrase",
     "Words",
     "check_compiled",
-    "ja_or_en",
+    "depth_label",
     "join_list",
     "label",
+    "landslide_zone_label",
     "language",
     "language_of",
+    "pick",
     "report_status_label",
     "words",
 ]

@@ -29,6 +29,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from service.vocabulary.catalogs import DOMAIN, LOCALE_DIR, mo_path, po_path
+from service.vocabulary.commands import CONTEXT as WORDS_CONTEXT
 from service.vocabulary.languages import LANGUAGES, Language
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -48,17 +49,25 @@ KEYWORDS = {
 }
 # Catalog lines wrap where the code's lines do.
 WIDTH = 100
+# Where the messages residents read in LINE are: a language spoken only there (not on the
+# pages: Language.pages) needs only these.
+CHAT_SOURCES = ("service/line/", "service/vocabulary/labels.py")
 
 
 def extract_keyword_answers(
     fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Sequence[str], options: Any
-) -> Iterator[tuple[int, None, str, list[str]]]:
-    """Babel extractor of the bundled keyword table: each entry's `message`."""
+) -> Iterator[tuple[int, str | None, str | tuple[str, str], list[str]]]:
+    """Babel extractor of the bundled keyword table: each entry's `words` (in the context of
+    the words residents type) and `message`."""
     root = yaml.compose(fileobj.read().decode("utf-8"))
     for entry in root.value if isinstance(root, yaml.SequenceNode) else ():
         for key, value in entry.value:
-            if key.value == "message":
-                yield value.start_mark.line + 1, None, value.value, []
+            line = value.start_mark.line + 1
+            if key.value == "words":
+                comment = "words a resident types to get this answer, separated by |"
+                yield line, "pgettext", (WORDS_CONTEXT, value.value), [comment]
+            elif key.value == "message":
+                yield line, None, value.value, []
 
 
 def _in_source(path: str) -> bool:
@@ -84,6 +93,21 @@ def extract(mapping: Path = MAPPING) -> Catalog:
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
+
+
+def _in_chat(message: Message) -> bool:
+    return any(filename.startswith(CHAT_SOURCES) for filename, _ in message.locations)
+
+
+def messages_for(template: Catalog, language: Language) -> Catalog:
+    """The messages a language's catalog holds, as copies (updating a catalog takes the
+    template's messages in): every one of `template`, or for a language not spoken on the
+    pages only those of the chat."""
+    chosen = Catalog(project=template.project, fuzzy=False)
+    for message in template:
+        if message.id and (language.pages or _in_chat(message)):
+            chosen[message.id] = message.clone()
+    return chosen
 
 
 def _write(path: Path, catalog: Catalog, *, omit_header: bool = False) -> None:
@@ -127,7 +151,7 @@ def update_catalog(template: Catalog, language: Language, locale_dir: Path = LOC
     language's catalog they are the source text."""
     path = po_path(language.code, locale_dir)
     catalog = _read(path) if path.exists() else _new_catalog(language)
-    catalog.update(template, update_creation_date=False)
+    catalog.update(messages_for(template, language), update_creation_date=False)
     if language.code == SOURCE:
         for message in catalog:
             if message.id and (not all(_forms(message.string)) or message.fuzzy):
@@ -188,11 +212,11 @@ def problems(
     stored template out of date, a language's message missing, empty, fuzzy, or with other
     placeholders than its source. Empty when every catalog is complete."""
     found = []
-    wanted = {_key(message): message for message in template if message.id}
+    every = {_key(message): message for message in template if message.id}
     stored = {_key(m) for m in _read(locale_dir / TEMPLATE.name) if m.id}
-    for key in wanted.keys() - stored:
-        found.append(f"{TEMPLATE.name}: {_name(wanted[key])} is used in the code but missing")
-    for key in stored - wanted.keys():
+    for key in every.keys() - stored:
+        found.append(f"{TEMPLATE.name}: {_name(every[key])} is used in the code but missing")
+    for key in stored - every.keys():
         found.append(f"{TEMPLATE.name}: {key[1]!r} is no longer used in the code")
     for language in languages:
         path = po_path(language.code, locale_dir)
@@ -200,6 +224,7 @@ def problems(
             found.append(f"{language.code}: no catalog at {path}")
             continue
         catalog = _read(path)
+        wanted = {_key(m): m for m in messages_for(template, language) if m.id}
         for key, source in sorted(wanted.items(), key=lambda item: item[0][1]):
             where = f"{language.code}: {_name(source)}"
             message = catalog.get(key[1], context=key[0])

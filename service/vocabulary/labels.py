@@ -14,7 +14,7 @@ from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
 from gis.shelter_status import ShelterStatus
 from service.vocabulary.catalogs import Phrase, words
-from service.vocabulary.languages import Lang, language
+from service.vocabulary.languages import Lang, pick
 
 # Short enough for a chat message and a Flex bubble; Japanese follows the official terms.
 _SHELTER_HAZARDS: Final[Mapping[ShelterHazard, Phrase]] = {
@@ -64,28 +64,36 @@ _REPORT_STATUSES: Final[Mapping[str, Phrase]] = {
 }
 
 
+# 国土数値情報 A33 (and PLATEAU's landslide zones): 区域区分 and 現象の種類, by code
+# (gis.hazards.A33_ZONE_TYPES, A33_PHENOMENA).
+_LANDSLIDE_ZONE_TYPES: Final[Mapping[int, Phrase]] = {
+    1: Phrase("landslide zone type", "landslide warning zone"),
+    2: Phrase("landslide zone type", "landslide special warning zone"),
+    3: Phrase("landslide zone type", "landslide warning zone (not yet designated)"),
+    4: Phrase("landslide zone type", "landslide special warning zone (not yet designated)"),
+}
+_LANDSLIDE_PHENOMENA: Final[Mapping[int, Phrase]] = {
+    1: Phrase("landslide phenomenon", "steep slope failure"),
+    2: Phrase("landslide phenomenon", "debris flow"),
+    3: Phrase("landslide phenomenon", "landslide"),
+}
+
+
 class CityLabels(Protocol):
-    """A code the city labels itself, in Japanese and English (`code=日本語|English`)."""
+    """A code the city labels itself: in Japanese and English, and in any other language it
+    chooses (`code=日本語|English|zh-Hans:中文`)."""
 
     @property
-    def label_ja(self) -> str: ...
-
-    @property
-    def label_en(self) -> str: ...
+    def texts(self) -> Mapping[Lang, str]: ...
 
 
 Labelled = ShelterHazard | HazardKind | FacilityCategory | ShelterStatus | CityLabels
 
 
-def ja_or_en(ja: str, en: str, lang: Lang) -> str:
-    """Which of two texts of data given in Japanese and English a language shows (its
-    `ja_or_en`); the Japanese when the English is not given."""
-    return en if language(lang).ja_or_en == "en" and en else ja
-
-
 def label(value: Labelled, lang: Lang) -> str:
     """The label of a hazard (洪水), a hazard zone layer (洪水浸水想定区域), a kind of
-    facility, a shelter status (開設中) or a city-labelled code, in `lang`."""
+    facility, a shelter status (開設中) or a city-labelled code, in `lang` (a city's label
+    in a language it did not give: see `pick`)."""
     # ShelterHazard and HazardKind share values ("flood"): dispatch on the class.
     if isinstance(value, ShelterHazard):
         phrase = _SHELTER_HAZARDS[value]
@@ -96,8 +104,34 @@ def label(value: Labelled, lang: Lang) -> str:
     elif isinstance(value, ShelterStatus):
         phrase = _SHELTER_STATUSES[value]
     else:
-        return ja_or_en(value.label_ja, value.label_en, lang)
+        return pick(value.texts, lang)
     return words(lang).phrase(phrase)
+
+
+def landslide_zone_label(zone_type: int, phenomenon: int, lang: Lang) -> str:
+    """A landslide zone by its A33 codes: "土砂災害特別警戒区域（急傾斜地の崩壊）"."""
+    w = words(lang)
+    return w.gettext(
+        "{zone} ({phenomenon})",
+        zone=w.phrase(_LANDSLIDE_ZONE_TYPES[zone_type]),
+        phenomenon=w.phrase(_LANDSLIDE_PHENOMENA[phenomenon]),
+    )
+
+
+def _metres(value: float) -> str:
+    return f"{value:g}"
+
+
+def depth_label(min_m: float | None, max_m: float | None, lang: Lang) -> str:
+    """An inundation depth class: "浸水深 5〜10m" / "depth 5–10 m"; "" when unknown."""
+    w = words(lang)
+    if max_m is not None and not min_m:
+        return w.gettext("depth under {high} m", high=_metres(max_m))
+    if max_m is not None and min_m is not None:
+        return w.gettext("depth {low}–{high} m", low=_metres(min_m), high=_metres(max_m))
+    if min_m is not None:
+        return w.gettext("depth {low} m and over", low=_metres(min_m))
+    return ""
 
 
 def join_list(items: Iterable[str], lang: Lang) -> str:

@@ -6,11 +6,11 @@ Adding a language is one entry here and its catalog,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 # A language code of LANGUAGES: as LINE profiles report it ("ja", "en", "zh-Hans"), or our
-# own private-use code where LINE has none.
+# own private-use code where LINE has none ("ja-x-easy").
 Lang = str
 
 
@@ -23,25 +23,38 @@ class Language:
     name: the language's name in itself, for a resident choosing it.
     babel_locale: the locale Babel knows the language by (plural rules, the catalog's
         `Language:` header); the base language for a private-use code.
-    ja_or_en: which text this language shows of data given in Japanese and English: a
-        city's labels (`code=日本語|English` in REPORT_CATEGORIES and ALERT_TOPICS), its
-        keyword answers (answer / answer_en), the hazard layers' zone labels.
+    fallback: whose text this language shows of data the city or a data file gives in
+        other languages only (a city's labels, its keyword answers, a hazard layer's zone
+        labels): やさしい日本語 shows the Japanese, the others the English. Japanese, the
+        language every such text is given in, is the last resort of every language.
+    pages: the crew and public pages speak it too (Japanese first, English after): its
+        catalog holds every message. A language residents read only in LINE holds only the
+        messages of the chat (service/line/ and the labels).
+    aliases: other codes LINE may report for the same language ("zh-TW").
     """
 
     code: Lang
     name: str
     babel_locale: str
-    ja_or_en: Literal["ja", "en"]
+    fallback: Lang | None = None
+    pages: bool = False
+    aliases: tuple[str, ...] = ()
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("ja", "日本語", "ja", "ja"),
-    Language("en", "English", "en", "en"),
+    Language("ja", "日本語", "ja", pages=True),
+    Language("ja-x-easy", "やさしい日本語", "ja", fallback="ja"),
+    Language("en", "English", "en", pages=True),
+    Language("zh-Hans", "简体中文", "zh_Hans", fallback="en", aliases=("zh", "zh-CN", "zh-SG")),
+    Language("zh-Hant", "繁體中文", "zh_Hant", fallback="en", aliases=("zh-TW", "zh-HK", "zh-MO")),
+    Language("ko", "한국어", "ko", fallback="en"),
+    Language("vi", "Tiếng Việt", "vi", fallback="en"),
 )
-# Residents whose LINE language the service does not speak get this one.
+# Residents whose LINE language the service does not speak get this one; it is also the
+# language every text of the city's and of the data files is given in.
 DEFAULT: Language = LANGUAGES[0]
 
-_BY_CODE = {language.code.lower(): language for language in LANGUAGES}
+_BY_CODE = {code.lower(): each for each in LANGUAGES for code in (each.code, *each.aliases)}
 
 
 def language(code: Lang) -> Language:
@@ -54,8 +67,9 @@ def language(code: Lang) -> Language:
 
 
 def language_of(line_language: str | None) -> Lang:
-    """The language to answer in for a LINE language code: the same language, or its base
-    language ("en-GB" -> "en"), else DEFAULT."""
+    """The language to answer in for a LINE language code: the same language ("zh-TW" is
+    繁體中文), or its base language ("en-GB" -> "en", "zh-Hant-HK" -> "zh-Hant"), else
+    DEFAULT."""
     if not line_language:
         return DEFAULT.code
     wanted = line_language.lower()
@@ -64,3 +78,14 @@ def language_of(line_language: str | None) -> Lang:
             return _BY_CODE[wanted].code
         wanted = wanted.rpartition("-")[0]
     return DEFAULT.code
+
+
+def pick(texts: Mapping[Lang, str], lang: Lang) -> str:
+    """The text for `lang` among texts given per language (blank ones count as not given):
+    its own, else its fallback's, else the Japanese."""
+    current: Lang | None = lang
+    while current is not None:
+        if texts.get(current):
+            return texts[current]
+        current = language(current).fallback
+    return texts.get(DEFAULT.code, "")

@@ -40,6 +40,9 @@ class Resident:
         delivery = self.standin.wait_for_deliveries(before + 1, self.user_id)[before]
         return delivery.messages
 
+    def follow(self) -> list[dict[str, Any]]:
+        return self._send(sandbox.follow_event(self.standin, self.user_id))
+
     def say(self, words: str) -> list[dict[str, Any]]:
         return self._send(sandbox.text_event(self.standin, self.user_id, words))
 

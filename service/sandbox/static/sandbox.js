@@ -61,7 +61,7 @@
     state.stopped = false;
     chat.replaceChildren();
     showQuick(null);
-    const who = language.value === "en" ? "English" : "日本語";
+    const who = language.selectedOptions[0].textContent;
     note(`新しい会話（LINEの言語: ${who}）New chat, LINE language: ${who}`);
     setStatus("");
   }
