@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from service.settings import ReportSettings
-from tests.utils.chromium import TIMEOUT_MS, console_error, skip_without_chromium
+from tests.utils.chromium import TIMEOUT_MS, console_error, screenshot, skip_without_chromium
 from tests.utils.photos import jpeg
 from tests.utils.sandbox import SandboxApp
 
@@ -154,6 +154,7 @@ def test_shelter_search_then_a_complete_report(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     assert carousel.evaluate("c => c.scrollWidth > c.clientWidth")
+    screenshot(page, "phone", "sandbox-location")
 
     # A report: category, place, photo, next, description, send.
     _send_text(page, "通報")
@@ -223,6 +224,7 @@ def test_english_resident_and_the_raw_record(chat: Page, problems: list[str]) ->
     expect(page.locator(".sb-row-bot .line-bubble-bot").nth(-1)).to_contain_text(
         "Nearest designated sites"
     )
+    screenshot(page, "phone", "sandbox-location-en")
     # The JSON switch shows what the webhook carried and what the stand-in received.
     raw = page.locator(".sb-row-bot .sb-raw").last
     expect(raw).to_be_hidden()
