@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import sandbox
 from service.line.inbox import InboxEvent, InboxWorkers, claim_next, store_events
+from service.line.payload import PayloadError, storable
 from service.settings import InboxSettings
 
 ALICE = "U" + "a" * 32
@@ -32,7 +33,7 @@ async def engine(empty_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def _store(engine: AsyncEngine, *events: dict[str, Any]) -> None:
     async with engine.begin() as conn:
-        await store_events(conn, events)
+        await store_events(conn, [storable(event) for event in events])
 
 
 async def _claim(engine: AsyncEngine, lease: float = 60) -> InboxEvent | None:
@@ -169,3 +170,23 @@ async def test_a_failed_event_does_not_block_the_users_later_events(
     statuses = await _statuses(engine)
     assert statuses[first["webhookEventId"]][0] == "failed"
     assert statuses[later["webhookEventId"]][0] == "done"
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_event_is_ignored_at_once_and_the_users_next_event_runs(
+    engine: AsyncEngine,
+) -> None:
+    malformed = _event(ALICE, "1", 1_000)
+    later = _event(ALICE, "2", 2_000)
+    await _store(engine, malformed, later)
+
+    async def handler(event: InboxEvent) -> bool:
+        if event.event_id == malformed["webhookEventId"]:
+            raise PayloadError("latitude is not a number")
+        return True
+
+    workers = InboxWorkers(engine, handler, _settings())
+    assert await workers.drain() == 2
+    statuses = await _statuses(engine)
+    assert statuses[malformed["webhookEventId"]] == ("ignored", 1)
+    assert statuses[later["webhookEventId"]] == ("done", 1)

@@ -26,6 +26,8 @@ from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.inbox import InboxEvent
 from service.line.messages import Message
+from service.line.payload import PayloadError, text_field
+from service.line.payload import user_id as payload_user_id
 from service.settings import AnswerSettings
 from service.tables import line_users
 from service.vocabulary import Lang, Phrase, language_of
@@ -92,9 +94,10 @@ async def _answer(
     ctx: HandlerContext, event: InboxEvent, user_id: str | None, reply: list[Message]
 ) -> None:
     age = (datetime.now(UTC) - event.received_at).total_seconds()
+    token = event.payload.get("replyToken")
     how = await ctx.platform.answer(
         user_id=user_id,
-        reply_token=event.payload.get("replyToken"),
+        reply_token=token if isinstance(token, str) else None,
         event_age_seconds=age,
         messages=reply,
     )
@@ -159,10 +162,9 @@ async def location_answer(
 
 async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     """The answer to an event that no conversation took; None to ignore it."""
-    message = turn.message
-    kind = message.get("type")
+    kind = turn.message.get("type")
     if kind == "location":
-        lon, lat = float(message["longitude"]), float(message["latitude"])
+        lon, lat = turn.location
         if not on_earth(lon, lat):
             return messages.unreadable_location(lat, lon, turn.lang)
         answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
@@ -176,17 +178,22 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
         await pending.set_pending(ctx.engine, turn.user_id, SHELTER_PENDING)
         return messages.ask_location(turn.lang)
     if kind == "text":
-        found = ctx.keywords.match(str(message.get("text", "")))
+        found = ctx.keywords.match(text_field(turn.message, "text"))
         if found is not None:
             return [found.message(turn.lang)]
     if kind in ("text", "image", "video", "audio", "file", "sticker") or turn.payload.get(
         "postback"
     ):
-        async with ctx.engine.connect() as conn:
-            facilities = await nearby.loaded_facility_categories(conn)
-            declared = await shelter_status.active_hazard(conn)
-        return messages.help_message(turn.lang, facilities, disaster=declared is not None)
+        return await _help(ctx, turn.lang)
     return None
+
+
+async def _help(ctx: HandlerContext, lang: Lang) -> list[Message]:
+    """What the bot can do, for an event it cannot answer otherwise."""
+    async with ctx.engine.connect() as conn:
+        facilities = await nearby.loaded_facility_categories(conn)
+        declared = await shelter_status.active_hazard(conn)
+    return messages.help_message(lang, facilities, disaster=declared is not None)
 
 
 async def _respond(
@@ -214,7 +221,7 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     payload = event.payload
     if payload.get("mode") == "standby":
         return False
-    user_id = (payload.get("source") or {}).get("userId")
+    user_id = payload_user_id(payload)
     kind = payload.get("type")
     if not user_id or kind not in ("follow", "unfollow", "message", "postback"):
         return False
@@ -234,9 +241,16 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     notes = []
     if expired:
         notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
-    reply = await _respond(ctx, turn, draft)
-    if turn.pending and turn.message.get("type") == "location":
-        await pending.clear_pending(ctx.engine, user_id)
+    try:
+        reply = await _respond(ctx, turn, draft)
+    except PayloadError as exc:
+        # Malformed (no LINE client sends it): the resident learns what the bot can do, at
+        # once; a retry could only fail the same way.
+        log.info("event %s is malformed (%s): answered with the help message", event.event_id, exc)
+        reply = await _help(ctx, turn.lang)
+    else:
+        if turn.pending and turn.message.get("type") == "location":
+            await pending.clear_pending(ctx.engine, user_id)
     if reply is None:
         return False
     if reply or notes:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.line.payload import PayloadError, StorableEvent
 from service.logs import event_context
 from service.metrics import Metrics
 from service.settings import InboxSettings
@@ -42,28 +43,19 @@ class InboxEvent:
     payload: dict[str, Any]
 
 
-def source_key(event: dict[str, Any]) -> str:
-    """The ordering key of an event: its user, group or room."""
-    source = event.get("source") or {}
-    for field in ("userId", "groupId", "roomId"):
-        if source.get(field):
-            return f"{field[:-2]}:{source[field]}"
-    return "unknown"
-
-
-def _event_time(event: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(int(event["timestamp"]) / 1000, tz=UTC)
-
-
-async def store_events(conn: AsyncConnection, events: Iterable[dict[str, Any]]) -> int:
-    """Store events, each once by webhookEventId. Returns how many were new."""
+async def store_events(conn: AsyncConnection, events: Iterable[StorableEvent]) -> int:
+    """Store events, each once by webhookEventId; a rejected one as such, with its reason.
+    Returns how many were new."""
+    now = datetime.now(UTC)
     rows = [
         {
-            "event_id": event["webhookEventId"],
-            "source_key": source_key(event),
-            "event_type": str(event.get("type", "unknown")),
-            "event_time": _event_time(event),
-            "payload": event,
+            "event_id": event.event_id,
+            "source_key": event.source_key,
+            "event_type": event.event_type,
+            "event_time": event.event_time or now,
+            "payload": event.payload,
+            "status": "rejected" if event.rejected else "pending",
+            "last_error": event.rejected,
         }
         for event in events
     ]
@@ -115,7 +107,7 @@ async def claim_next(conn: AsyncConnection, lease_seconds: float) -> InboxEvent 
 
 _DONE = text("""
     UPDATE line_inbox SET status = :status, handled_at = now(), locked_until = NULL,
-                          last_error = NULL
+                          last_error = :error
     WHERE event_id = :event_id
 """)
 
@@ -129,10 +121,12 @@ _FAILED = text("""
 """)
 
 
-async def mark_done(conn: AsyncConnection, event_id: str, *, ignored: bool = False) -> None:
-    """Record that an event was handled (or deliberately ignored)."""
+async def mark_done(
+    conn: AsyncConnection, event_id: str, *, ignored: bool = False, error: str | None = None
+) -> None:
+    """Record that an event was handled (or deliberately ignored, and why)."""
     status = "ignored" if ignored else "done"
-    await conn.execute(_DONE, {"event_id": event_id, "status": status})
+    await conn.execute(_DONE, {"event_id": event_id, "status": status, "error": error})
 
 
 async def mark_failed(
@@ -161,7 +155,8 @@ async def status_counts(conn: AsyncConnection) -> dict[str, int]:
 
 
 Handler = Callable[[InboxEvent], Awaitable[bool]]
-"""Handles one event; returns False when the event was ignored."""
+"""Handles one event; returns False when the event was ignored. Raises PayloadError for an
+event that cannot be handled as it is (not retried), anything else to retry it."""
 
 
 class InboxWorkers(WorkerPool):
@@ -194,6 +189,14 @@ class InboxWorkers(WorkerPool):
         claimed = time.monotonic()
         try:
             handled = await self._handler(event)
+        except PayloadError as exc:
+            # The event itself is wrong: no retry can help, and it must not hold back the
+            # resident's next events.
+            async with self._engine.begin() as conn:
+                await mark_done(conn, event.event_id, ignored=True, error=f"malformed: {exc}")
+            self._metrics.inbox_handled.labels("ignored").inc()
+            log.info("inbox event %s is malformed, ignored: %s", event.event_id, exc)
+            return
         except Exception as exc:
             async with self._engine.begin() as conn:
                 status = await mark_failed(conn, event, repr(exc), self._settings)
