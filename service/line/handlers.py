@@ -96,9 +96,11 @@ async def _answer(
     age = (datetime.now(UTC) - event.received_at).total_seconds()
     token = event.payload.get("replyToken")
     how = await ctx.platform.answer(
+        event_id=event.event_id,
         user_id=user_id,
         reply_token=token if isinstance(token, str) else None,
         event_age_seconds=age,
+        repeat=event.taken_over,
         messages=reply,
     )
     log.info("event %s answered by %s", event.event_id, how)
