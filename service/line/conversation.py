@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -82,28 +83,30 @@ class ReportContext:
     photos: PhotoStore
 
 
-async def load_draft(
-    conn: AsyncConnection, user_id: str, max_minutes: float
+async def current_draft(
+    engine: AsyncEngine, user_id: str, stored: Mapping[str, Any] | None, max_minutes: float
 ) -> tuple[Draft | None, bool]:
-    """The resident's draft, and whether an expired one was just discarded."""
-    row = (
-        await conn.execute(select(report_drafts).where(report_drafts.c.line_user_id == user_id))
-    ).first()
-    if row is None:
+    """The resident's draft from its stored row (report_drafts' columns, None without one),
+    and whether an expired one was just discarded."""
+    if stored is None:
         return None, False
-    if row.updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
-        await delete_draft(conn, user_id)
+    updated_at = stored["updated_at"]
+    if isinstance(updated_at, str):  # read as JSON
+        updated_at = datetime.fromisoformat(updated_at)
+    if updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
+        async with engine.begin() as conn:
+            await delete_draft(conn, user_id)
         return None, True
     draft = Draft(
         line_user_id=user_id,
-        category=row.category,
-        lon=row.lon,
-        lat=row.lat,
-        address=row.address,
-        photo_keys=list(row.photo_keys),
-        image_sets=dict(row.image_sets),
-        photos_done=row.photos_done,
-        description=row.description,
+        category=stored["category"],
+        lon=stored["lon"],
+        lat=stored["lat"],
+        address=stored["address"],
+        photo_keys=list(stored["photo_keys"]),
+        image_sets=dict(stored["image_sets"]),
+        photos_done=stored["photos_done"],
+        description=stored["description"],
     )
     return draft, False
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,17 +58,30 @@ class UserState:
     pending: str | None
 
 
+# A resident's row and report draft, in one round trip: both are read for every message
+# and postback.
+_RESIDENT = text("""
+    SELECT u.user_id IS NOT NULL AS known, u.language, u.pending, u.pending_at,
+           CASE WHEN d.line_user_id IS NOT NULL THEN to_jsonb(d) END AS draft
+    FROM (SELECT CAST(:user_id AS text) AS id) k
+    LEFT JOIN line_users u ON u.user_id = k.id
+    LEFT JOIN report_drafts d ON d.line_user_id = k.id
+""")
+
+
+async def _resident(ctx: HandlerContext, user_id: str) -> Row[Any]:
+    """The resident's row (`known`, language, pending request) and draft (`draft`)."""
+    async with ctx.engine.connect() as conn:
+        return (await conn.execute(_RESIDENT, {"user_id": user_id})).one()
+
+
 async def _remember_user(
-    ctx: HandlerContext, user_id: str, *, following: bool | None = None
+    ctx: HandlerContext, user_id: str, resident: Row[Any], *, following: bool | None = None
 ) -> UserState:
     """The user's reply language and pending request, asking LINE for their profile the
     first time."""
-    async with ctx.engine.connect() as conn:
-        row = (
-            await conn.execute(select(line_users).where(line_users.c.user_id == user_id))
-        ).first()
-    language = row.language if row is not None else None
-    if row is None or following is not None:
+    language = resident.language
+    if not resident.known or following is not None:
         if language is None and following is not False:
             language = await ctx.platform.profile_language(user_id)
         values: dict[str, Any] = {"user_id": user_id, "language": language}
@@ -84,9 +97,7 @@ async def _remember_user(
         )
         async with ctx.engine.begin() as conn:
             await conn.execute(stmt)
-    waiting = (
-        pending.current(row.pending, row.pending_at, datetime.now(UTC)) if row is not None else None
-    )
+    waiting = pending.current(resident.pending, resident.pending_at, datetime.now(UTC))
     return UserState(language_of(language), waiting)
 
 
@@ -227,19 +238,19 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     kind = payload.get("type")
     if not user_id or kind not in ("follow", "unfollow", "message", "postback"):
         return False
+    resident = await _resident(ctx, user_id)
     if kind == "unfollow":
-        await _remember_user(ctx, user_id, following=False)
+        await _remember_user(ctx, user_id, resident, following=False)
         return True
     if kind == "follow":
-        user = await _remember_user(ctx, user_id, following=True)
+        user = await _remember_user(ctx, user_id, resident, following=True)
         await _answer(ctx, event, user_id, messages.greeting(user.lang))
         return True
-    user = await _remember_user(ctx, user_id)
+    user = await _remember_user(ctx, user_id, resident)
     turn = Turn(user_id=user_id, lang=user.lang, payload=payload, pending=user.pending)
-    async with ctx.engine.begin() as conn:
-        draft, expired = await conversation.load_draft(
-            conn, user_id, ctx.report.settings.draft_minutes
-        )
+    draft, expired = await conversation.current_draft(
+        ctx.engine, user_id, resident.draft, ctx.report.settings.draft_minutes
+    )
     notes = []
     if expired:
         notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
