@@ -17,20 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service import sandbox
 from service.line.inbox import claim_next, store_events
 from service.line.payload import storable
-from service.line.platform import LinePlatform, answer_key
+from service.line.platform import LinePlatform
 from service.metrics import Metrics
 from service.runtime import running
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import InboxSettings
 from tests.utils.app import TEST_SECRET, TEST_TOKEN, RunningApp, make_settings
 from tests.utils.cli import PROJECT_DIR
-from tests.utils.database import db
 
 USER = "U" + "c" * 32
 ANSWER = [{"type": "text", "text": "避難所はこちら"}]
@@ -40,19 +39,23 @@ QUICK = InboxSettings(
 )
 
 
-def _wait_done(app_url: str, event_id: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = _row(app_url, event_id)
-        if rows and rows[0].status == "done":
-            return rows[0]
-        time.sleep(0.1)
-    raise AssertionError(f"event {event_id} not done: {_row(app_url, event_id)}")
-
-
-def _row(database_url: str, event_id: str) -> list[Any]:
-    app = RunningApp(url="", settings=make_settings(database_url, ""))
-    return db(app, "SELECT * FROM line_inbox WHERE event_id = :id", id=event_id)
+def _wait_done(database_url: str, event_id: str, timeout: float = 15.0) -> Any:
+    """The event's inbox row once it is done."""
+    engine = create_engine(database_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text("SELECT status, attempts FROM line_inbox WHERE event_id = :id"),
+                    {"id": event_id},
+                ).first()
+            if row is not None and row.status == "done":
+                return row
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"event {event_id} not done: {row}")
 
 
 def test_a_reply_carried_out_but_answered_5xx_is_not_pushed_after_it(
@@ -79,16 +82,13 @@ def _crashed_worker(database_url: str, event: dict[str, Any], lease: float) -> N
     asyncio.run(run())
 
 
-def _platform_call(standin_url: str, app: RunningApp, how: str, event: dict[str, Any]) -> None:
-    """What the dead worker did before it died: its reply or its push of the answer."""
+def _reply_and_die(standin_url: str, app: RunningApp, event: dict[str, Any]) -> None:
+    """What the dead worker did before it died: it replied, and LINE accepted the reply."""
 
     async def run() -> None:
         platform = LinePlatform(app.settings.line, standin_url, standin_url)
         try:
-            if how == "reply":
-                await platform.reply(event["replyToken"], ANSWER)
-            else:
-                await platform.push(USER, ANSWER, answer_key(event["webhookEventId"]))
+            await platform.reply(event["replyToken"], ANSWER)
         finally:
             await platform.aclose()
 
@@ -103,7 +103,7 @@ def test_a_worker_that_died_after_its_reply_is_not_answered_for_again(
 ) -> None:
     event = sandbox.text_event(standin, USER, "避難所")
     _crashed_worker(running_app.database_url, event, lease=1)
-    _platform_call(standin_server[1], running_app, "reply", event)
+    _reply_and_die(standin_server[1], running_app, event)
     row = _wait_done(running_app.database_url, event["webhookEventId"])
     assert row.attempts == 2
     time.sleep(0.5)

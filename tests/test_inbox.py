@@ -157,8 +157,17 @@ async def test_a_crashed_workers_event_is_claimed_again_when_its_lease_runs_out(
 
 
 @pytest.mark.asyncio
-async def test_a_failed_event_does_not_block_the_users_later_events(
-    engine: AsyncEngine,
+@pytest.mark.parametrize(
+    ("error", "max_attempts", "ends"),
+    [
+        (ValueError("bad event"), 1, ("failed", 1)),
+        # Malformed: never retried, however many attempts are allowed.
+        (PayloadError("latitude is not a number"), 3, ("ignored", 1)),
+    ],
+    ids=["failed", "malformed"],
+)
+async def test_an_event_that_ends_badly_does_not_block_the_users_later_events(
+    engine: AsyncEngine, error: Exception, max_attempts: int, ends: tuple[str, int]
 ) -> None:
     first = _event(ALICE, "1", 1_000)
     later = _event(ALICE, "2", 2_000)
@@ -166,33 +175,13 @@ async def test_a_failed_event_does_not_block_the_users_later_events(
 
     async def handler(event: InboxEvent) -> bool:
         if event.event_id == first["webhookEventId"]:
-            raise ValueError("bad event")
+            raise error
         return True
 
-    workers = InboxWorkers(engine, handler, _settings(INBOX_MAX_ATTEMPTS=1))
+    workers = InboxWorkers(engine, handler, _settings(INBOX_MAX_ATTEMPTS=max_attempts))
     assert await workers.drain() == 2
     statuses = await _statuses(engine)
-    assert statuses[first["webhookEventId"]][0] == "failed"
-    assert statuses[later["webhookEventId"]][0] == "done"
-
-
-@pytest.mark.asyncio
-async def test_a_malformed_event_is_ignored_at_once_and_the_users_next_event_runs(
-    engine: AsyncEngine,
-) -> None:
-    malformed = _event(ALICE, "1", 1_000)
-    later = _event(ALICE, "2", 2_000)
-    await _store(engine, malformed, later)
-
-    async def handler(event: InboxEvent) -> bool:
-        if event.event_id == malformed["webhookEventId"]:
-            raise PayloadError("latitude is not a number")
-        return True
-
-    workers = InboxWorkers(engine, handler, _settings())
-    assert await workers.drain() == 2
-    statuses = await _statuses(engine)
-    assert statuses[malformed["webhookEventId"]] == ("ignored", 1)
+    assert statuses[first["webhookEventId"]] == ends
     assert statuses[later["webhookEventId"]] == ("done", 1)
 
 

@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 # Recording an outcome or claiming: tries on database errors, the first wait (doubling).
 _DB_ATTEMPTS = 6
 _DB_FIRST_WAIT = 0.05
-# A worker not heard from for this long is forgotten (its row deleted).
-_FORGET_WORKERS_AFTER = "1 day"
 
 
 @dataclass(frozen=True)
@@ -192,18 +190,17 @@ async def claim_next(
 
 
 # A beat: the worker's row, created or refreshed. A gap longer than the heartbeat (an outage)
-# starts its unbroken run again. Workers gone for long are forgotten on the way.
-_BEAT = text(f"""
+# starts its unbroken run again. Workers not heard from for a day are forgotten on the way.
+_BEAT = text("""
     WITH gone AS (
-        DELETE FROM inbox_workers
-        WHERE last_seen < now() - interval '{_FORGET_WORKERS_AFTER}' AND id <> :id
+        DELETE FROM inbox_workers WHERE last_seen < now() - interval '1 day' AND id <> :id
     )
     INSERT INTO inbox_workers AS w (id, host, pid) VALUES (:id, :host, :pid)
     ON CONFLICT (id) DO UPDATE
     SET alive_since = CASE WHEN w.last_seen < now() - make_interval(secs => :heartbeat)
                            THEN now() ELSE w.alive_since END,
         last_seen = now()
-""")  # noqa: S608 (a constant, no input)
+""")
 _LEAVE = text("DELETE FROM inbox_workers WHERE id = :id")
 
 
@@ -301,7 +298,9 @@ class InboxWorkers(WorkerPool):
                 async with self._engine.connect() as conn:
                     await beat(conn, self.worker_id, self._settings.heartbeat_seconds)
                 self._registered.set()
-            except (DBAPIError, OSError) as exc:
+            except Exception as exc:
+                # Never stop beating while the loops run (a pool timeout is no DBAPIError):
+                # a silent worker's events are taken from it.
                 log.warning("inbox heartbeat failed: %r", exc)
             await asyncio.sleep(interval)
 
