@@ -64,7 +64,7 @@ class InboxEvent:
 
 async def store_events(conn: AsyncConnection, events: Iterable[StorableEvent]) -> int:
     """Store events, each once by webhookEventId; a rejected one as such, with its reason.
-    Returns how many were new."""
+    Returns how many were new. One statement: all are stored or none."""
     now = datetime.now(UTC)
     rows = [
         {
