@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import sandbox
@@ -280,4 +280,54 @@ async def test_an_outcome_is_recorded_through_a_lost_database_connection(
         assert await InboxWorkers(engine, handler, _settings()).drain() == 1
     finally:
         await admin.dispose()
+    assert (await _statuses(engine))[event["webhookEventId"]] == ("done", 1)
+
+
+@pytest.mark.asyncio
+async def test_an_outcome_outlives_a_database_outage_and_the_event_is_not_redone(
+    engine: AsyncEngine, empty_url: str
+) -> None:
+    event = _event(ALICE, "1", 1_000)
+    await _store(engine, event)
+    name = make_url(empty_url).database
+    admin = create_async_engine(
+        make_url(empty_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    handled: list[str] = []
+    cut = asyncio.Event()
+
+    async def outage(allow: bool) -> None:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allow}'))
+            if not allow:
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name"
+                    ),
+                    {"name": name},
+                )
+
+    async def handler(claimed: InboxEvent) -> bool:
+        handled.append(claimed.event_id)
+        # The database goes away for longer than a worker's quick retries (about 1.5 s).
+        await outage(allow=False)
+        cut.set()
+        return True
+
+    workers = InboxWorkers(engine, handler, _settings())
+    workers.start(1)
+    try:
+        await asyncio.wait_for(cut.wait(), 10)
+        await asyncio.sleep(3)
+        await outage(allow=True)
+        deadline = time.monotonic() + 10
+        while (await _statuses(engine))[event["webhookEventId"]][0] != "done":
+            assert time.monotonic() < deadline, await _statuses(engine)
+            await asyncio.sleep(0.1)
+    finally:
+        await workers.stop()
+        await outage(allow=True)
+        await admin.dispose()
+    assert handled == [event["webhookEventId"]]
     assert (await _statuses(engine))[event["webhookEventId"]] == ("done", 1)
