@@ -36,7 +36,8 @@ class Metrics:
         )
         self.webhook_rejected = Counter(
             "civic_webhook_rejected",
-            "Webhook requests refused, by reason (signature, size, json)",
+            "Webhook requests refused, by reason (signature, size, json), and events of an "
+            "accepted body stored as rejected (event)",
             ["reason"],
             registry=self.registry,
         )

@@ -76,7 +76,7 @@ class PhotoSweeper(WorkerPool):
     """Removes unreferenced photos every `lifetime`, inside a running service."""
 
     def __init__(self, engine: AsyncEngine, store: PhotoStore, lifetime: timedelta) -> None:
-        super().__init__("photo-sweep", self._sweep, lifetime.total_seconds())
+        super().__init__("photo-sweep", lambda: self._sweep, lifetime.total_seconds())
         self._engine = engine
         self._store = store
         self._lifetime = lifetime

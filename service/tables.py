@@ -39,8 +39,24 @@ line_inbox = Table(
     Column("locked_until", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("handled_at", DateTime(timezone=True)),
+    # The worker process (inbox_workers.id) that claimed the event being handled.
+    Column("worker_id", UUID(as_uuid=True)),
     Index("line_inbox_due_idx", "status", "next_attempt_at"),
     Index("line_inbox_source_idx", "source_key", "event_time"),
+)
+
+# The processes draining the inbox, each beating every few seconds: a claim held by one not
+# heard from for INBOX_HEARTBEAT_SECONDS is taken over without waiting for its lease.
+inbox_workers = Table(
+    "inbox_workers",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Since when it has beaten without a gap (a database outage starts it again).
+    Column("alive_since", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # What we keep of a LINE user: only what answering needs (language, whether they follow).

@@ -1,8 +1,8 @@
 """A pool of asyncio workers draining a durable queue table (the inbox, the outbox).
 
-Each queue supplies `run_one()`: claim one due item, handle it, record the outcome, and say
-whether there was anything to do. Idle workers sleep until woken or until the poll interval
-passes, so items stored by other processes are picked up too.
+Each queue supplies a step, `run_one()`: claim one due item, handle it, record the outcome,
+and say whether there was anything to do. Idle workers sleep until woken or until the poll
+interval passes, so items stored by other processes are picked up too.
 """
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
-class WorkerPool:
-    """Runs `run_one` in `count` concurrent loops on the running event loop."""
+Step = Callable[[], Awaitable[bool]]
 
-    def __init__(self, name: str, run_one: Callable[[], Awaitable[bool]], poll_seconds: float):
+
+class WorkerPool:
+    """Runs a step in `count` concurrent loops on the running event loop."""
+
+    def __init__(self, name: str, new_step: Callable[[], Step], poll_seconds: float):
+        """`new_step` makes the step of one loop (the same one for a queue that keeps no
+        state between the steps of a loop)."""
         self._name = name
-        self._run_one = run_one
+        self._new_step = new_step
         self._poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -45,15 +50,17 @@ class WorkerPool:
     async def drain(self) -> int:
         """Handle items until none is due now. Returns how many were handled."""
         handled = 0
-        while await self._run_one():
+        step = self._new_step()
+        while await step():
             handled += 1
         return handled
 
     async def _loop(self) -> None:
+        step = self._new_step()
         while True:
             self._wakeup.clear()
             try:
-                if await self._run_one():
+                if await step():
                     continue
             except Exception:
                 # The database may be briefly unreachable: keep the worker alive and retry.

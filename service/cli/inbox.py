@@ -18,7 +18,7 @@ app = typer.Typer(help="The webhook inbox.")
 
 @app.command("status")
 def inbox_status() -> None:
-    """How many events are pending, processing, done, ignored or failed."""
+    """How many events are pending, processing, done, ignored, failed or rejected."""
     url = database_url(load_settings())
 
     async def run() -> dict[str, int]:

@@ -19,6 +19,7 @@ from service.line import pending
 from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.messages import Message
+from service.line.payload import PayloadError
 from service.settings import AlertSettings
 from service.tables import resident_areas
 from service.vocabulary import Phrase
@@ -136,7 +137,7 @@ async def _ask_consent(ctx: HandlerContext, turn: Turn) -> list[Message]:
 async def _register(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     try:
         lon, lat = turn.location
-    except (KeyError, ValueError):
+    except PayloadError:
         return None  # not a button of ours: answered by the caller's help text
     if turn.postback.get("v", [""])[0] != am.CONSENT_VERSION:
         # The button showed an older wording: ask again with the current one.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +26,7 @@ from gis import nearby
 from service import reports
 from service.line import report_messages as rm
 from service.line.messages import Message, clip_text
+from service.line.payload import PayloadError, coordinate, section, text_field
 from service.line.platform import LinePlatform, PlatformError
 from service.photos import PhotoError, PhotoLimits, PhotoStore, process_photo
 from service.settings import ReportSettings
@@ -81,28 +83,30 @@ class ReportContext:
     photos: PhotoStore
 
 
-async def load_draft(
-    conn: AsyncConnection, user_id: str, max_minutes: float
+async def current_draft(
+    engine: AsyncEngine, user_id: str, stored: Mapping[str, Any] | None, max_minutes: float
 ) -> tuple[Draft | None, bool]:
-    """The resident's draft, and whether an expired one was just discarded."""
-    row = (
-        await conn.execute(select(report_drafts).where(report_drafts.c.line_user_id == user_id))
-    ).first()
-    if row is None:
+    """The resident's draft from its stored row (report_drafts' columns, None without one),
+    and whether an expired one was just discarded."""
+    if stored is None:
         return None, False
-    if row.updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
-        await delete_draft(conn, user_id)
+    updated_at = stored["updated_at"]
+    if isinstance(updated_at, str):  # read as JSON
+        updated_at = datetime.fromisoformat(updated_at)
+    if updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
+        async with engine.begin() as conn:
+            await delete_draft(conn, user_id)
         return None, True
     draft = Draft(
         line_user_id=user_id,
-        category=row.category,
-        lon=row.lon,
-        lat=row.lat,
-        address=row.address,
-        photo_keys=list(row.photo_keys),
-        image_sets=dict(row.image_sets),
-        photos_done=row.photos_done,
-        description=row.description,
+        category=stored["category"],
+        lon=stored["lon"],
+        lat=stored["lat"],
+        address=stored["address"],
+        photo_keys=list(stored["photo_keys"]),
+        image_sets=dict(stored["image_sets"]),
+        photos_done=stored["photos_done"],
+        description=stored["description"],
     )
     return draft, False
 
@@ -147,24 +151,30 @@ class Turn:
 
     @property
     def message(self) -> dict[str, Any]:
-        return dict(self.payload.get("message") or {})
+        """The message of a message event ({} for other events)."""
+        return section(self.payload, "message")
 
     @property
     def postback(self) -> dict[str, list[str]]:
-        data = (self.payload.get("postback") or {}).get("data", "")
-        return parse_qs(str(data))
+        """The fields of a postback's data."""
+        return parse_qs(text_field(section(self.payload, "postback"), "data"))
 
     @property
     def location(self) -> tuple[float, float]:
-        """(lon, lat) of a location message, or of a postback that carries one."""
+        """(lon, lat) of a location message, or of a postback that carries one;
+        PayloadError when they are missing or no numbers."""
         if self.message.get("type") == "location":
-            return float(self.message["longitude"]), float(self.message["latitude"])
-        return float(self.postback["lon"][0]), float(self.postback["lat"][0])
+            message = self.message
+            lon, lat = message.get("longitude"), message.get("latitude")
+        else:
+            postback = self.postback
+            lon, lat = postback.get("lon", [None])[0], postback.get("lat", [None])[0]
+        return coordinate(lon, "longitude"), coordinate(lat, "latitude")
 
     @property
     def text(self) -> str:
         return (
-            normalise(str(self.message.get("text", "")))
+            normalise(text_field(self.message, "text"))
             if self.message.get("type") == "text"
             else ""
         )
@@ -263,7 +273,7 @@ async def _advance(
         if outside is not None:
             return [rm.out_of_area(outside, lang), rm.ask_location(lang)]
         draft.lon, draft.lat = lon, lat
-        draft.address = str(turn.message.get("address") or "") or None
+        draft.address = text_field(turn.message, "address") or None
     elif intent == "category":
         code = turn.postback.get("code", [""])[0]
         if ctx.settings.category(code) is not None:
@@ -285,7 +295,7 @@ async def _advance(
 
 def _apply_text(ctx: ReportContext, turn: Turn, draft: Draft, step: str) -> bool:
     """Use a typed answer for the current step; False if it does not answer it."""
-    raw = str(turn.message.get("text", "")).strip()
+    raw = text_field(turn.message, "text").strip()
     if step == "category":
         for category in ctx.settings.categories:
             if turn.text in {normalise(text) for text in category.texts.values()}:
@@ -314,38 +324,53 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
     while the rest of an image set is still arriving."""
     message = turn.message
     lang = turn.lang
+    image_set = _image_set(message)
+    message_id = text_field(message, "id")
+    if not message_id:
+        raise PayloadError("the image has no message id")
     notes: list[Message] = []
     if len(draft.photo_keys) >= ctx.settings.max_photos:
         notes.append(rm.too_many_photos(ctx.settings.max_photos, lang))
     else:
         try:
-            data, _ = await ctx.platform.message_content(str(message["id"]))
+            data, _ = await ctx.platform.message_content(message_id)
             limits = PhotoLimits(max_bytes=ctx.settings.photo_max_bytes)
             photo = await asyncio.to_thread(process_photo, data, limits)
             await asyncio.to_thread(ctx.photos.put, photo)
         except PhotoError as exc:
-            log.info("photo %s refused: %s", message.get("id"), exc)
+            log.info("photo %s refused: %s", message_id, exc)
             refused = rm.photo_failed if exc.reason == "corrupt" else rm.photo_not_image
             notes.append(refused(lang))
         except (ApiException, aiohttp.ClientError, TimeoutError, PlatformError) as exc:
             # LINE keeps content only for a while; the report must not be lost over it.
-            log.warning("photo %s could not be fetched: %r", message.get("id"), exc)
+            log.warning("photo %s could not be fetched: %r", message_id, exc)
             notes.append(rm.photo_failed(lang))
         else:
             if photo.key not in draft.photo_keys:
                 draft.photo_keys.append(photo.key)
-    image_set = message.get("imageSet")
-    if image_set:
+    if image_set is not None:
         # Several photos sent at once arrive as separate events, in any order: answer once,
         # when the set is complete (or at once if this one needs saying something).
-        seen = draft.image_sets.setdefault(str(image_set["id"]), [])
-        if image_set.get("index") not in seen:
-            seen.append(image_set.get("index"))
-        if not notes and len(seen) < int(image_set.get("total", 1)):
+        set_id, index, total = image_set
+        seen = draft.image_sets.setdefault(set_id, [])
+        if index not in seen:
+            seen.append(index)
+        if not notes and len(seen) < total:
             return None
     if len(draft.photo_keys) >= ctx.settings.max_photos:
         draft.photos_done = True
     return notes
+
+
+def _image_set(message: dict[str, Any]) -> tuple[str, object, int] | None:
+    """(id, index, total) of the image set a photo belongs to, None for a single photo."""
+    image_set = section(message, "imageSet")
+    if not image_set:
+        return None
+    set_id, total = image_set.get("id"), image_set.get("total", 1)
+    if not isinstance(set_id, str | int) or not isinstance(total, int) or total < 1:
+        raise PayloadError("imageSet has no id or no total")
+    return str(set_id), image_set.get("index"), total
 
 
 async def _submit(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Message]:

@@ -19,6 +19,7 @@ from service.line import pending
 from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.messages import Message
+from service.line.payload import PayloadError
 from service.vocabulary import LANGUAGES, Lang, Phrase, label
 from service.vocabulary.commands import normalise, said
 
@@ -111,7 +112,7 @@ async def respond(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
         wanted = _wanted(action)
         try:
             lon, lat = turn.location
-        except (KeyError, ValueError):
+        except PayloadError:
             return None  # a malformed postback: the caller's help text answers it
         return await _search(ctx, wanted, lon, lat, turn) if wanted else None
     if turn.message.get("type") == "location" and (turn.pending or "").startswith(PENDING_PREFIX):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +26,8 @@ from service.line.context import HandlerContext
 from service.line.conversation import Turn
 from service.line.inbox import InboxEvent
 from service.line.messages import Message
+from service.line.payload import PayloadError, text_field
+from service.line.payload import user_id as payload_user_id
 from service.settings import AnswerSettings
 from service.tables import line_users
 from service.vocabulary import Lang, Phrase, language_of
@@ -56,17 +58,30 @@ class UserState:
     pending: str | None
 
 
+# A resident's row and report draft, in one round trip: both are read for every message
+# and postback.
+_RESIDENT = text("""
+    SELECT u.user_id IS NOT NULL AS known, u.language, u.pending, u.pending_at,
+           CASE WHEN d.line_user_id IS NOT NULL THEN to_jsonb(d) END AS draft
+    FROM (SELECT CAST(:user_id AS text) AS id) k
+    LEFT JOIN line_users u ON u.user_id = k.id
+    LEFT JOIN report_drafts d ON d.line_user_id = k.id
+""")
+
+
+async def _resident(ctx: HandlerContext, user_id: str) -> Row[Any]:
+    """The resident's row (`known`, language, pending request) and draft (`draft`)."""
+    async with ctx.engine.connect() as conn:
+        return (await conn.execute(_RESIDENT, {"user_id": user_id})).one()
+
+
 async def _remember_user(
-    ctx: HandlerContext, user_id: str, *, following: bool | None = None
+    ctx: HandlerContext, user_id: str, resident: Row[Any], *, following: bool | None = None
 ) -> UserState:
     """The user's reply language and pending request, asking LINE for their profile the
     first time."""
-    async with ctx.engine.connect() as conn:
-        row = (
-            await conn.execute(select(line_users).where(line_users.c.user_id == user_id))
-        ).first()
-    language = row.language if row is not None else None
-    if row is None or following is not None:
+    language = resident.language
+    if not resident.known or following is not None:
         if language is None and following is not False:
             language = await ctx.platform.profile_language(user_id)
         values: dict[str, Any] = {"user_id": user_id, "language": language}
@@ -82,9 +97,7 @@ async def _remember_user(
         )
         async with ctx.engine.begin() as conn:
             await conn.execute(stmt)
-    waiting = (
-        pending.current(row.pending, row.pending_at, datetime.now(UTC)) if row is not None else None
-    )
+    waiting = pending.current(resident.pending, resident.pending_at, datetime.now(UTC))
     return UserState(language_of(language), waiting)
 
 
@@ -92,10 +105,13 @@ async def _answer(
     ctx: HandlerContext, event: InboxEvent, user_id: str | None, reply: list[Message]
 ) -> None:
     age = (datetime.now(UTC) - event.received_at).total_seconds()
+    token = event.payload.get("replyToken")
     how = await ctx.platform.answer(
+        event_id=event.event_id,
         user_id=user_id,
-        reply_token=event.payload.get("replyToken"),
+        reply_token=token if isinstance(token, str) else None,
         event_age_seconds=age,
+        repeat=event.taken_over,
         messages=reply,
     )
     log.info("event %s answered by %s", event.event_id, how)
@@ -159,10 +175,9 @@ async def location_answer(
 
 async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | None:
     """The answer to an event that no conversation took; None to ignore it."""
-    message = turn.message
-    kind = message.get("type")
+    kind = turn.message.get("type")
     if kind == "location":
-        lon, lat = float(message["longitude"]), float(message["latitude"])
+        lon, lat = turn.location
         if not on_earth(lon, lat):
             return messages.unreadable_location(lat, lon, turn.lang)
         answer = await location_answer(ctx.engine, ctx.answer, lon, lat)
@@ -176,17 +191,22 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
         await pending.set_pending(ctx.engine, turn.user_id, SHELTER_PENDING)
         return messages.ask_location(turn.lang)
     if kind == "text":
-        found = ctx.keywords.match(str(message.get("text", "")))
+        found = ctx.keywords.match(text_field(turn.message, "text"))
         if found is not None:
             return [found.message(turn.lang)]
     if kind in ("text", "image", "video", "audio", "file", "sticker") or turn.payload.get(
         "postback"
     ):
-        async with ctx.engine.connect() as conn:
-            facilities = await nearby.loaded_facility_categories(conn)
-            declared = await shelter_status.active_hazard(conn)
-        return messages.help_message(turn.lang, facilities, disaster=declared is not None)
+        return await _help(ctx, turn.lang)
     return None
+
+
+async def _help(ctx: HandlerContext, lang: Lang) -> list[Message]:
+    """What the bot can do, for an event it cannot answer otherwise."""
+    async with ctx.engine.connect() as conn:
+        facilities = await nearby.loaded_facility_categories(conn)
+        declared = await shelter_status.active_hazard(conn)
+    return messages.help_message(lang, facilities, disaster=declared is not None)
 
 
 async def _respond(
@@ -214,29 +234,36 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     payload = event.payload
     if payload.get("mode") == "standby":
         return False
-    user_id = (payload.get("source") or {}).get("userId")
+    user_id = payload_user_id(payload)
     kind = payload.get("type")
     if not user_id or kind not in ("follow", "unfollow", "message", "postback"):
         return False
+    resident = await _resident(ctx, user_id)
     if kind == "unfollow":
-        await _remember_user(ctx, user_id, following=False)
+        await _remember_user(ctx, user_id, resident, following=False)
         return True
     if kind == "follow":
-        user = await _remember_user(ctx, user_id, following=True)
+        user = await _remember_user(ctx, user_id, resident, following=True)
         await _answer(ctx, event, user_id, messages.greeting(user.lang))
         return True
-    user = await _remember_user(ctx, user_id)
+    user = await _remember_user(ctx, user_id, resident)
     turn = Turn(user_id=user_id, lang=user.lang, payload=payload, pending=user.pending)
-    async with ctx.engine.begin() as conn:
-        draft, expired = await conversation.load_draft(
-            conn, user_id, ctx.report.settings.draft_minutes
-        )
+    draft, expired = await conversation.current_draft(
+        ctx.engine, user_id, resident.draft, ctx.report.settings.draft_minutes
+    )
     notes = []
     if expired:
         notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
-    reply = await _respond(ctx, turn, draft)
-    if turn.pending and turn.message.get("type") == "location":
-        await pending.clear_pending(ctx.engine, user_id)
+    try:
+        reply = await _respond(ctx, turn, draft)
+    except PayloadError as exc:
+        # Malformed (no LINE client sends it): the resident learns what the bot can do, at
+        # once; a retry could only fail the same way.
+        log.info("event %s is malformed (%s): answered with the help message", event.event_id, exc)
+        reply = await _help(ctx, turn.lang)
+    else:
+        if turn.pending and turn.message.get("type") == "location":
+            await pending.clear_pending(ctx.engine, user_id)
     if reply is None:
         return False
     if reply or notes:

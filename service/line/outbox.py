@@ -177,7 +177,7 @@ class OutboxWorkers(WorkerPool):
         notices: NoticeMessages,
         metrics: Metrics | None = None,
     ) -> None:
-        super().__init__("outbox-worker", self.run_one, settings.poll_seconds)
+        super().__init__("outbox-worker", lambda: self.run_one, settings.poll_seconds)
         self._engine = engine
         self._platform = platform
         self._settings = settings

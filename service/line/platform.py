@@ -3,7 +3,7 @@
 It wraps the official line-bot-sdk async clients. Transient failures (429, 5xx, network
 errors) are retried with backoff; a reply whose token is no longer accepted goes out as a
 push; pushes and multicasts carry an `X-Line-Retry-Key` so that a retry can never deliver
-twice.
+twice (an answer's key comes from its event's ID, so also across attempts and processes).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ Message = dict[str, Any]
 T = TypeVar("T")
 
 _MAX_BACKOFF_SECONDS = 30.0
+# The namespace of the answers' retry keys (uuid5 of the webhookEventId).
+_ANSWER_KEYS = uuid.UUID("5b0c6f1e-7c1d-4f43-9a53-2f1de1c2a7e4")
 # LINE's multicast takes at most this many user IDs.
 MULTICAST_MAX = 500
 
@@ -48,6 +50,10 @@ class PlatformError(RuntimeError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ReplyTokenUsed(PlatformError):
+    """LINE refused a reply token that a failed try of ours may have used."""
 
 
 def _transient(exc: Exception) -> bool:
@@ -63,6 +69,19 @@ def _retry_after(exc: Exception) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _may_have_gone_through(exc: Exception) -> bool:
+    """A failed call LINE may still have carried out: 5xx, a timeout, a lost connection."""
+    if isinstance(exc, ApiException):
+        return (exc.status or 0) >= 500
+    return isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError)
+
+
+def answer_key(event_id: str) -> uuid.UUID:
+    """The retry key of the push answering an event: the same on every attempt, so LINE
+    delivers it once."""
+    return uuid.uuid5(_ANSWER_KEYS, event_id)
 
 
 def _invalid_reply_token(exc: ApiException) -> bool:
@@ -121,14 +140,29 @@ class LinePlatform:
         raise AssertionError("unreachable")
 
     async def reply(self, reply_token: str, messages: Sequence[Message]) -> None:
-        """Reply with a reply token (free, single use, valid about a minute)."""
+        """Reply with a reply token (free, single use, valid about a minute). Raises
+        ReplyTokenUsed when LINE refuses the token after a try of ours that may have gone
+        through (5xx, network): that try most likely delivered the reply."""
         request = ReplyMessageRequest.from_dict(
             {"replyToken": reply_token, "messages": list(messages)}
         )
         timeout = self._settings.request_timeout
-        await self._with_retries(
-            "reply", lambda: self._api.reply_message(request, _request_timeout=timeout)
-        )
+        uncertain = False
+
+        async def call() -> object:
+            nonlocal uncertain
+            try:
+                return await self._api.reply_message(request, _request_timeout=timeout)
+            except Exception as exc:
+                uncertain = uncertain or _may_have_gone_through(exc)
+                raise
+
+        try:
+            await self._with_retries("reply", call)
+        except ApiException as exc:
+            if uncertain and _invalid_reply_token(exc):
+                raise ReplyTokenUsed("the reply token was used by a try that failed") from exc
+            raise
 
     async def push(
         self,
@@ -184,25 +218,42 @@ class LinePlatform:
     async def answer(
         self,
         *,
+        event_id: str,
         user_id: str | None,
         reply_token: str | None,
         event_age_seconds: float,
+        repeat: bool,
         messages: Sequence[Message],
-    ) -> Literal["reply", "push"]:
+    ) -> Literal["reply", "push", "replied before"]:
         """Answer an event: by reply while its token is fresh, else (or if LINE refuses the
-        token) by push to the user. Returns how it went out."""
+        token) by push to the user. Returns how it went out.
+
+        Never twice for one event, even when this is a `repeat` (an earlier attempt at the
+        event stopped without saying how it ended): the push's retry key comes from the
+        event's ID, and a fresh token refused after a call of ours that may have gone through
+        (that earlier attempt, or a reply here that failed with 5xx or on the network) was
+        used by that call, so the answer is not pushed again. A repeat past the token's age
+        can only push: whether an earlier attempt replied is not known then."""
         fresh = event_age_seconds < self._settings.reply_token_max_age
         if reply_token and fresh:
             try:
                 await self.reply(reply_token, messages)
                 return "reply"
+            except ReplyTokenUsed:
+                log.info("reply token used by a try that failed: not sent again")
+                return "replied before"
             except ApiException as exc:
-                if not (_invalid_reply_token(exc) and user_id):
+                if not _invalid_reply_token(exc):
+                    raise
+                if repeat:
+                    log.info("reply token used by an earlier attempt: not sent again")
+                    return "replied before"
+                if not user_id:
                     raise
                 log.info("reply token refused, pushing instead")
         if not user_id:
             raise PlatformError("the reply token has expired and the source has no user ID")
-        await self.push(user_id, messages)
+        await self.push(user_id, messages, answer_key(event_id))
         return "push"
 
     async def profile_language(self, user_id: str) -> str | None:
