@@ -7,6 +7,7 @@ message types are ignored without error, as are events in standby mode.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 SHELTER = Phrase("words", "shelter|shelters|evacuation site|hazard|hazard map")
 # The pending request of a resident who asked for the shelter search.
 SHELTER_PENDING = "shelter"
+
+# Namespace of the retry keys of answers pushed for events (one key per event).
+_ANSWER_KEYS = uuid.UUID("5b1f6d0e-7c3a-4f4e-9d55-2e8a4c1b7a10")
 
 # Features that own some postbacks, words and pending requests: each answers an event it
 # recognises, or returns None to pass it on.
@@ -97,6 +101,9 @@ async def _answer(
         reply_token=event.payload.get("replyToken"),
         event_age_seconds=age,
         messages=reply,
+        answer_key=uuid.uuid5(_ANSWER_KEYS, event.event_id),
+        # An earlier attempt may have answered before its worker died.
+        retaken=event.attempts > 1,
     )
     log.info("event %s answered by %s", event.event_id, how)
 

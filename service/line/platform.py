@@ -2,8 +2,8 @@
 
 It wraps the official line-bot-sdk async clients. Transient failures (429, 5xx, network
 errors) are retried with backoff; a reply whose token is no longer accepted goes out as a
-push; pushes and multicasts carry an `X-Line-Retry-Key` so that a retry can never deliver
-twice.
+push, unless our own earlier try spent the token; pushes and multicasts carry an
+`X-Line-Retry-Key` so that a retry can never deliver twice.
 """
 
 from __future__ import annotations
@@ -121,14 +121,32 @@ class LinePlatform:
         raise AssertionError("unreachable")
 
     async def reply(self, reply_token: str, messages: Sequence[Message]) -> None:
-        """Reply with a reply token (free, single use, valid about a minute)."""
+        """Reply with a reply token (free, single use, valid about a minute).
+
+        A retry whose token LINE refuses after a try that may have gone through (a 5xx or a
+        network error) counts as delivered: the token is ours alone, and LINE spends it only
+        on a reply it accepted."""
         request = ReplyMessageRequest.from_dict(
             {"replyToken": reply_token, "messages": list(messages)}
         )
         timeout = self._settings.request_timeout
-        await self._with_retries(
-            "reply", lambda: self._api.reply_message(request, _request_timeout=timeout)
-        )
+        uncertain = False
+
+        async def send() -> None:
+            nonlocal uncertain
+            try:
+                await self._api.reply_message(request, _request_timeout=timeout)
+            except ApiException as exc:
+                if uncertain and _invalid_reply_token(exc):
+                    log.info("reply token spent by an earlier try that went through")
+                    return
+                uncertain = uncertain or exc.status is None or exc.status >= 500
+                raise
+            except Exception:
+                uncertain = True
+                raise
+
+        await self._with_retries("reply", send)
 
     async def push(
         self,
@@ -188,21 +206,33 @@ class LinePlatform:
         reply_token: str | None,
         event_age_seconds: float,
         messages: Sequence[Message],
-    ) -> Literal["reply", "push"]:
+        answer_key: uuid.UUID | None = None,
+        retaken: bool = False,
+    ) -> Literal["reply", "push", "answered before"]:
         """Answer an event: by reply while its token is fresh, else (or if LINE refuses the
-        token) by push to the user. Returns how it went out."""
+        token) by push to the user. Returns how it went out.
+
+        For an event `retaken` from a worker that died while handling it, a fresh token that
+        LINE refuses was spent by that worker's reply, which LINE accepted: the resident has
+        their answer, and a push would be a second one. The push carries `answer_key` (the
+        same in every attempt at the event), so LINE delivers one push however many workers
+        send it."""
         fresh = event_age_seconds < self._settings.reply_token_max_age
         if reply_token and fresh:
             try:
                 await self.reply(reply_token, messages)
                 return "reply"
             except ApiException as exc:
-                if not (_invalid_reply_token(exc) and user_id):
+                if not _invalid_reply_token(exc):
+                    raise
+                if retaken:
+                    return "answered before"
+                if not user_id:
                     raise
                 log.info("reply token refused, pushing instead")
         if not user_id:
             raise PlatformError("the reply token has expired and the source has no user ID")
-        await self.push(user_id, messages)
+        await self.push(user_id, messages, answer_key)
         return "push"
 
     async def profile_language(self, user_id: str) -> str | None:
