@@ -181,7 +181,16 @@ async def _alert_figures(engine: AsyncEngine) -> list[str]:
             samples = await _timed(partial(alerts.preview, conn, settings, area, TOPIC))
             lines.append(_row(f"preview, {label}", samples, floor, reach.summary()))
         layer_ms = await _timed(lambda: alerts.area_from_hazard_layer(conn, FLOOD_LAYER))
-        lines.append(_row("resolve the flood layer (union of its zones)", layer_ms, floor))
+        lines.append(_row("resolve the flood layer (its stored union)", layer_ms, floor))
+
+        async def whole_layer() -> alerts.Reach:
+            # What the crew page and `civic alert --hazard-layer` do for a preview.
+            area = await alerts.area_from_hazard_layer(conn, FLOOD_LAYER)
+            return await alerts.preview(conn, settings, area, TOPIC)
+
+        reach = await whole_layer()
+        samples = await _timed(whole_layer, RUNS * 2)
+        lines.append(_row("preview the flood layer by name", samples, floor, reach.summary()))
 
         async def queue() -> alerts.Queued:
             # Rolled back so that every run queues into the same, empty outbox.

@@ -40,6 +40,8 @@ from gis.sources.gsi import ShelterRecord
 from gis.sources.ksj import HazardRecord
 from gis.tables import (
     facilities,
+    hazard_layer_area_parts,
+    hazard_layer_areas,
     hazard_layers,
     hazard_zone_parts,
     hazard_zones,
@@ -157,7 +159,9 @@ def load_hazard_layer(
 ) -> LoadResult:
     """Load one hazard layer, replacing an older release of the layer of the same name.
 
-    Zones are stored whole and also cut into small pieces (ST_Subdivide) for point lookups.
+    Zones are stored whole and also cut into small pieces (ST_Subdivide) for point lookups;
+    the union of the layer's zones is stored too, whole and in pieces, for alerts to the
+    whole layer.
     """
     checksum = file_checksum(source_file)
     current = conn.execute(
@@ -189,9 +193,28 @@ def load_hazard_layer(
         hazard_zones.c.id, func.ST_Subdivide(hazard_zones.c.geom, SUBDIVIDE_MAX_VERTICES)
     ).where(hazard_zones.c.layer_id == layer_id)
     conn.execute(insert(hazard_zone_parts).from_select(["zone_id", "geom"], pieces))
+    _store_layer_area(conn, layer_id)
     if replaced:
         return LoadResult(updated=len(records), retired=max(replaced - len(records), 0))
     return LoadResult(inserted=len(records))
+
+
+def _store_layer_area(conn: Connection, layer_id: int) -> None:
+    """The union of the layer's zones (none for a layer without zones), replacing the
+    previous release's, and its pieces."""
+    conn.execute(delete(hazard_layer_areas).where(hazard_layer_areas.c.layer_id == layer_id))
+    union = func.ST_Multi(func.ST_CollectionExtract(func.ST_Union(hazard_zones.c.geom), 3))
+    whole = (
+        select(hazard_zones.c.layer_id, union)
+        .where(hazard_zones.c.layer_id == layer_id)
+        .group_by(hazard_zones.c.layer_id)
+    )
+    conn.execute(insert(hazard_layer_areas).from_select(["layer_id", "geom"], whole))
+    pieces = select(
+        hazard_layer_areas.c.layer_id,
+        func.ST_Subdivide(hazard_layer_areas.c.geom, SUBDIVIDE_MAX_VERTICES),
+    ).where(hazard_layer_areas.c.layer_id == layer_id)
+    conn.execute(insert(hazard_layer_area_parts).from_select(["layer_id", "geom"], pieces))
 
 
 def _zone_row(layer_id: int, record: HazardRecord) -> dict[str, object]:

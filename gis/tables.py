@@ -96,6 +96,36 @@ hazard_zone_parts = Table(
     Index("hazard_zone_parts_zone_idx", "zone_id"),
 )
 
+# Each hazard layer's zones unioned once, when the layer is loaded, and that union cut into
+# small pieces: an alert to a whole layer counts its residents piece by piece through the
+# index instead of unioning thousands of vertices per request.
+hazard_layer_areas = Table(
+    "hazard_layer_areas",
+    metadata,
+    Column(
+        "layer_id",
+        Integer,
+        ForeignKey("hazard_layers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+hazard_layer_area_parts = Table(
+    "hazard_layer_area_parts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "layer_id",
+        Integer,
+        ForeignKey("hazard_layer_areas.layer_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    Index("hazard_layer_area_parts_geom_idx", "geom", postgresql_using="gist"),
+    Index("hazard_layer_area_parts_layer_idx", "layer_id"),
+)
+
 service_area = Table(
     "service_area",
     metadata,

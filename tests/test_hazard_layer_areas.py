@@ -1,0 +1,161 @@
+"""A hazard layer's area is kept when the layer is loaded (the union of its zones, whole and in
+pieces): an alert to the layer reaches exactly the residents the union of its zones holds,
+a reloaded layer's area is its new zones', and the migration fills it for layers loaded
+before it. Real PostGIS with the shipped Kita-ku layers; the residents are synthetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gis.hazards import HazardKind
+from service import alerts, bundled
+from service.migrations import alembic_config, upgrade
+from service.settings import AlertSettings, DataSettings
+from tests.utils.database import in_transaction
+
+DATA = DataSettings()
+FLOOD = "flood_max_all_rivers"
+LANDSLIDE = "landslide_plateau_533946"
+TOPICS = ["disaster", "roads"]
+
+# Synthetic residents: random spots in the ward, and spots on the zones' own corners (on the
+# boundary: covered). Every fifth one in English, every seventh no longer following, topics
+# in turn.
+_RESIDENTS = text("""
+    WITH spots AS (
+        SELECT d.geom FROM service_area a, ST_Dump(ST_GeneratePoints(a.geom, 3000, 7)) d
+        UNION ALL
+        SELECT (ST_DumpPoints(z.geom)).geom FROM hazard_zones z
+        UNION ALL
+        SELECT (ST_DumpPoints(ST_Boundary(ST_Envelope(p.geom)))).geom
+        FROM hazard_layer_area_parts p
+    ), numbered AS (
+        SELECT row_number() OVER () AS n, geom FROM spots
+    ), users AS (
+        INSERT INTO line_users (user_id, language, following)
+        SELECT 'U' || md5(n::text), CASE WHEN n % 5 = 0 THEN 'en' ELSE 'ja' END, n % 7 <> 0
+        FROM numbered
+    )
+    INSERT INTO resident_areas (user_id, geom, topics, consent_version)
+    SELECT 'U' || md5(n::text), geom,
+           CASE n % 3 WHEN 0 THEN ARRAY['disaster'] WHEN 1 THEN ARRAY['roads']
+                      ELSE ARRAY['disaster', 'roads'] END,
+           'synthetic'
+    FROM numbered
+""")
+
+# What the preview counted before the areas were kept: the union of the layer's zones, made
+# now, and every following resident inside it who chose the topic, by language.
+_BY_UNION_NOW = text("""
+    WITH area AS (
+        SELECT ST_Union(z.geom) AS geom
+        FROM hazard_zones z JOIN hazard_layers l ON l.id = z.layer_id
+        WHERE l.name = ANY(:layers)
+    )
+    SELECT u.language, count(*) AS n
+    FROM area, resident_areas r JOIN line_users u ON u.user_id = r.user_id
+    WHERE u.following AND :topic = ANY(r.topics) AND ST_Covers(area.geom, r.geom)
+    GROUP BY u.language ORDER BY u.language
+""")
+
+
+async def _expected(
+    conn: AsyncConnection, layers: list[str], topic: str, batch_size: int
+) -> alerts.Reach:
+    rows = await conn.execute(_BY_UNION_NOW, {"layers": layers, "topic": topic})
+    return _reach([(row.language, row.n) for row in rows], batch_size)
+
+
+def _reach(rows: list[tuple[str, int]], batch_size: int) -> alerts.Reach:
+    counts = dict(rows)
+    languages = tuple((lang, counts[lang]) for lang in ("ja", "en") if counts.get(lang))
+    batches = sum(-(-n // batch_size) for _, n in languages)
+    return alerts.Reach(sum(n for _, n in languages), batches, languages)
+
+
+def test_an_alert_to_a_whole_layer_reaches_the_residents_the_union_of_its_zones_holds(
+    kita_url: str,
+) -> None:
+    settings = AlertSettings(ALERT_BATCH_SIZE=100)
+
+    async def work(conn: AsyncConnection) -> None:
+        await conn.execute(_RESIDENTS)
+        cases = [[FLOOD], [LANDSLIDE], [FLOOD, LANDSLIDE]]
+        for layers in cases:
+            picked = [await alerts.area_from_hazard_layer(conn, name) for name in layers]
+            area = alerts.union(picked, "zones")
+            for topic in TOPICS:
+                expected = await _expected(conn, layers, topic, settings.batch_size)
+                assert expected.recipients > 0, (layers, topic)
+                assert await alerts.preview(conn, settings, area, topic) == expected
+                queued = await alerts.queue_alert(
+                    conn, settings, area, topic, "test", created_by="test"
+                )
+                assert queued.reach == expected
+                # The same residents as a drawn area of the same shape reaches.
+                drawn = alerts.AlertArea("drawn", area.geometry)
+                assert await alerts.preview(conn, settings, drawn, topic) == expected
+        await conn.rollback()
+
+    in_transaction(kita_url, work)
+
+
+def _stored(engine: Engine, name: str) -> tuple[bool, float, int]:
+    """Whether the layer's kept area is the union of its zones now (to rounding), its area
+    and how many pieces it has."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("""
+                SELECT bool_and(ST_Area(ST_SymDifference(a.geom, u.geom)) <= 1e-9 * ST_Area(u.geom))
+                           AS same,
+                       min(ST_Area(a.geom)) AS area,
+                       (SELECT count(*) FROM hazard_layer_area_parts p
+                        WHERE p.layer_id = min(a.layer_id)) AS pieces
+                FROM hazard_layers l
+                JOIN hazard_layer_areas a ON a.layer_id = l.id,
+                LATERAL (SELECT ST_Multi(ST_Union(z.geom)) AS geom FROM hazard_zones z
+                         WHERE z.layer_id = l.id) u
+                WHERE l.name = :name
+            """),
+            {"name": name},
+        ).one()
+    return bool(row.same), float(row.area), int(row.pieces)
+
+
+def test_a_reloaded_layer_keeps_the_area_of_its_new_zones(
+    empty_engine: Engine, tmp_path: Path
+) -> None:
+    source = DATA.hazard_maps / f"{LANDSLIDE}.geojson"
+    bundled.load_hazard_file(empty_engine, source, HazardKind.LANDSLIDE, name="tabata")
+    same, whole_area, pieces = _stored(empty_engine, "tabata")
+    assert same and pieces > 0
+
+    document = json.loads(source.read_text(encoding="utf-8"))
+    document["features"] = document["features"][:10]
+    newer = tmp_path / "landslide-newer.geojson"
+    newer.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    bundled.load_hazard_file(empty_engine, newer, HazardKind.LANDSLIDE, name="tabata")
+    same, newer_area, newer_pieces = _stored(empty_engine, "tabata")
+    assert same and 0 < newer_area < whole_area
+    with empty_engine.connect() as conn:
+        kept = conn.execute(text("SELECT count(*) FROM hazard_layer_areas")).scalar_one()
+        all_pieces = conn.execute(text("SELECT count(*) FROM hazard_layer_area_parts")).scalar_one()
+    assert (kept, all_pieces) == (1, newer_pieces)
+
+
+def test_the_migration_keeps_the_areas_of_layers_loaded_before_it(kita_url: str) -> None:
+    # The shipped layers loaded, then the schema taken back to before the areas were kept.
+    command.downgrade(alembic_config(kita_url), "0008")
+    upgrade(kita_url)
+    engine = create_engine(kita_url)
+    try:
+        for name in (FLOOD, LANDSLIDE):
+            same, area, pieces = _stored(engine, name)
+            assert same and area > 0 and pieces > 0
+    finally:
+        engine.dispose()
