@@ -8,13 +8,16 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 
 
-def _civic(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _civic(
+    args: list[str], env: dict[str, str], module: str = "service"
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "service", *args],
+        [sys.executable, "-m", module, *args],
         env=os.environ | env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -50,11 +53,19 @@ def civic_serve(env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def civic_workers(env: dict[str, str], processes: int, count: int) -> Iterator[list[int]]:
-    """`processes` `civic worker --count COUNT` processes; yields their pids."""
+def civic_workers(
+    env: dict[str, str], processes: int, count: int, profile_dir: Path | None = None
+) -> Iterator[list[int]]:
+    """`processes` `civic worker --count COUNT` processes; yields their pids. With
+    `profile_dir`, each runs under cProfile (bench.profiled_worker) and writes
+    worker-N.prof there when stopped."""
     with ExitStack() as stack:
-        started = [
-            stack.enter_context(_stopped_on_exit(_civic(["worker", "--count", str(count)], env)))
-            for _ in range(processes)
-        ]
+        started = []
+        for number in range(processes):
+            if profile_dir is None:
+                process = _civic(["worker", "--count", str(count)], env)
+            else:
+                out = str(profile_dir / f"worker-{number}.prof")
+                process = _civic([out, "--count", str(count)], env, "bench.profiled_worker")
+            started.append(stack.enter_context(_stopped_on_exit(process)))
         yield [process.pid for process in started]

@@ -87,6 +87,7 @@ class Options:
     reporters: int = 8
     poll_seconds: float = 0.02
     photo_processes: int | None = None
+    profile_dir: Path | None = None
 
 
 class Answers:
@@ -223,8 +224,14 @@ class CpuMeter:
 
     def sample(self) -> dict[str, float]:
         found = {name: sum(_cpu(pid) for pid in pids) for name, pids in self._groups.items()}
+        parents = {pid: _ppid(pid) for pid in _all_pids()}
+        # The workers' photo processes (PHOTO_PROCESSES), those already gone included.
+        workers = self._groups["workers"]
+        found["photo processes"] = sum(
+            _cpu(pid) for pid, parent in parents.items() if parent in workers
+        ) + sum(_cpu(pid, children=True) - _cpu(pid) for pid in workers)
         # The postmaster's children (backends, checkpointer, ...) and those already gone.
-        backends = [pid for pid in _all_pids() if _ppid(pid) == self._postmaster]
+        backends = [pid for pid, parent in parents.items() if parent == self._postmaster]
         found["postgresql"] = _cpu(self._postmaster, children=True) + sum(map(_cpu, backends))
         found["bench clients"] = _cpu(os.getpid())
         return found
@@ -493,7 +500,9 @@ def run(options: Options | None = None) -> list[str]:
                 worker_env = _env(url, standin.url, tmp, options, WORKER_LOOPS + 2)
                 with (
                     civic_serve(serve_env, localdb.free_port()) as (app_url, serve_pid),
-                    civic_workers(worker_env, processes, WORKER_LOOPS) as worker_pids,
+                    civic_workers(
+                        worker_env, processes, WORKER_LOOPS, options.profile_dir
+                    ) as worker_pids,
                 ):
                     groups = {
                         "serve": [serve_pid],
@@ -523,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--report-seconds", type=float, default=defaults.report_seconds)
     parser.add_argument("--reporters", type=int, default=defaults.reporters)
     parser.add_argument("--poll-seconds", type=float, default=defaults.poll_seconds)
-    parser.add_argument("--photo-processes", type=int, default=None)
+    parser.add_argument("--photo-processes", type=int, default=None, help="PHOTO_PROCESSES")
+    parser.add_argument("--profile-dir", type=Path, help="profile the workers (cProfile) here")
     args = parser.parse_args(argv)
     options = Options(
         workers=[int(n) for n in args.workers.split(",")],
@@ -535,6 +545,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         reporters=args.reporters,
         poll_seconds=args.poll_seconds,
         photo_processes=args.photo_processes,
+        profile_dir=args.profile_dir,
     )
     for line in run(options):
         print(line)
