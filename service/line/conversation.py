@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,7 +26,8 @@ from service import reports
 from service.line import report_messages as rm
 from service.line.messages import Message, clip_text
 from service.line.platform import LinePlatform, PlatformError
-from service.photos import PhotoError, PhotoLimits, PhotoStore, process_photo
+from service.photo_processing import PhotoProcessing
+from service.photos import PhotoError, PhotoLimits, PhotoStore
 from service.settings import ReportSettings
 from service.tables import report_drafts
 from service.vocabulary import Lang, Phrase, words
@@ -79,19 +80,23 @@ class ReportContext:
     platform: LinePlatform
     settings: ReportSettings
     photos: PhotoStore
+    processing: PhotoProcessing
 
 
-async def load_draft(
-    conn: AsyncConnection, user_id: str, max_minutes: float
-) -> tuple[Draft | None, bool]:
-    """The resident's draft, and whether an expired one was just discarded."""
-    row = (
-        await conn.execute(select(report_drafts).where(report_drafts.c.line_user_id == user_id))
-    ).first()
-    if row is None:
+# The draft's columns, as `draft_from_row` reads them: the caller joins them to what else it
+# reads of the resident, so that one query serves every event.
+DRAFT_COLUMNS = (
+    *(column for column in report_drafts.c if column.name != "updated_at"),
+    report_drafts.c.updated_at.label("draft_updated_at"),
+)
+
+
+def draft_from_row(row: Any, user_id: str, max_minutes: float) -> tuple[Draft | None, bool]:
+    """The resident's draft from a row holding DRAFT_COLUMNS (all NULL when there is no
+    draft), and whether it has expired (the caller then deletes it with `delete_draft`)."""
+    if row is None or row.line_user_id is None:
         return None, False
-    if row.updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
-        await delete_draft(conn, user_id)
+    if row.draft_updated_at < datetime.now(UTC) - timedelta(minutes=max_minutes):
         return None, True
     draft = Draft(
         line_user_id=user_id,
@@ -321,7 +326,7 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
         try:
             data, _ = await ctx.platform.message_content(str(message["id"]))
             limits = PhotoLimits(max_bytes=ctx.settings.photo_max_bytes)
-            photo = await asyncio.to_thread(process_photo, data, limits)
+            photo = await ctx.processing.process(data, limits)
             await asyncio.to_thread(ctx.photos.put, photo)
         except PhotoError as exc:
             log.info("photo %s refused: %s", message.get("id"), exc)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Text, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +27,7 @@ from service.line.conversation import Turn
 from service.line.inbox import InboxEvent
 from service.line.messages import Message
 from service.settings import AnswerSettings
-from service.tables import line_users
+from service.tables import line_users, report_drafts
 from service.vocabulary import Lang, Phrase, language_of
 from service.vocabulary.commands import said
 
@@ -56,15 +56,39 @@ class UserState:
     pending: str | None
 
 
+def _user_and_draft(user_id: str) -> Select[Any]:
+    """The resident's row of line_users (NULLs if unknown) and their report draft (NULLs if
+    none) in one row: one round trip for both, on every message."""
+    key = select(literal(user_id, Text).label("user_id")).subquery("key")
+    return select(
+        line_users.c.user_id.label("known_user"),
+        line_users.c.language,
+        line_users.c.pending,
+        line_users.c.pending_at,
+        *conversation.DRAFT_COLUMNS,
+    ).select_from(
+        key.outerjoin(line_users, line_users.c.user_id == key.c.user_id).outerjoin(
+            report_drafts, report_drafts.c.line_user_id == key.c.user_id
+        )
+    )
+
+
 async def _remember_user(
     ctx: HandlerContext, user_id: str, *, following: bool | None = None
 ) -> UserState:
-    """The user's reply language and pending request, asking LINE for their profile the
-    first time."""
+    """The user's reply language and pending request, recording whether they follow us."""
     async with ctx.engine.connect() as conn:
         row = (
             await conn.execute(select(line_users).where(line_users.c.user_id == user_id))
         ).first()
+    return await _remembered(ctx, user_id, row, following)
+
+
+async def _remembered(
+    ctx: HandlerContext, user_id: str, row: Any, following: bool | None
+) -> UserState:
+    """The state in `row` (line_users' columns, None for a user not seen before); a new
+    user is stored, asking LINE for their profile's language."""
     language = row.language if row is not None else None
     if row is None or following is not None:
         if language is None and following is not False:
@@ -225,12 +249,14 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
         user = await _remember_user(ctx, user_id, following=True)
         await _answer(ctx, event, user_id, messages.greeting(user.lang))
         return True
-    user = await _remember_user(ctx, user_id)
+    async with ctx.engine.connect() as conn:
+        row = (await conn.execute(_user_and_draft(user_id))).one()
+    user = await _remembered(ctx, user_id, row if row.known_user is not None else None, None)
     turn = Turn(user_id=user_id, lang=user.lang, payload=payload, pending=user.pending)
-    async with ctx.engine.begin() as conn:
-        draft, expired = await conversation.load_draft(
-            conn, user_id, ctx.report.settings.draft_minutes
-        )
+    draft, expired = conversation.draft_from_row(row, user_id, ctx.report.settings.draft_minutes)
+    if expired:
+        async with ctx.engine.begin() as conn:
+            await conversation.delete_draft(conn, user_id)
     notes = []
     if expired:
         notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
