@@ -292,14 +292,16 @@ def _location(user: str, token: str, point: tuple[float, float]) -> dict[str, An
 
 async def _planned(
     residents: Residents, count: int, points: Sequence[tuple[float, float]]
-) -> list[tuple[dict[str, Any], str, str]]:
-    """`count` location events of distinct followers, with reply tokens issued."""
+) -> list[tuple[tuple[float, float], str, str]]:
+    """Where `count` distinct followers will send their location from, with the reply
+    tokens issued ahead (the events themselves are made when sent: LINE's timestamp is the
+    time the resident sends)."""
     first = residents.next_user
     residents.next_user += count
     users = [user_id((first + n) % FOLLOWERS) for n in range(count)]
     tokens = await residents.tokens(users)
     return [
-        (_location(user, token, points[(first + n) % len(points)]), token, user)
+        (points[(first + n) % len(points)], token, user)
         for n, (user, token) in enumerate(zip(users, tokens, strict=True))
     ]
 
@@ -318,8 +320,8 @@ async def _closed_loop(
 
     async def client() -> None:
         while time.monotonic() < deadline:
-            event, token, user = next(events)
-            took = await residents.send_and_wait(event, token, user)
+            point, token, user = next(events)
+            took = await residents.send_and_wait(_location(user, token, point), token, user)
             if took is not None:
                 latencies.append(took)
 
@@ -336,19 +338,19 @@ async def _open_loop(
     latencies: list[float] = []
     tasks = []
 
-    async def one(event: dict[str, Any], token: str, user: str) -> None:
-        took = await residents.send_and_wait(event, token, user)
+    async def one(point: tuple[float, float], token: str, user: str) -> None:
+        took = await residents.send_and_wait(_location(user, token, point), token, user)
         if took is not None:
             latencies.append(took)
 
     started = time.monotonic()
     due = started
-    for event, token, user in events:
+    for point, token, user in events:
         due += rng.expovariate(rate)
         if due > started + seconds:
             break
         await asyncio.sleep(max(0.0, due - time.monotonic()))
-        tasks.append(asyncio.create_task(one(event, token, user)))
+        tasks.append(asyncio.create_task(one(point, token, user)))
     await asyncio.gather(*tasks)
     return Phase(len(latencies), seconds, latencies)
 
