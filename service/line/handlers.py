@@ -254,11 +254,10 @@ async def handle_event(ctx: HandlerContext, event: InboxEvent) -> bool:
     user = await _remembered(ctx, user_id, row if row.known_user is not None else None, None)
     turn = Turn(user_id=user_id, lang=user.lang, payload=payload, pending=user.pending)
     draft, expired = conversation.draft_from_row(row, user_id, ctx.report.settings.draft_minutes)
+    notes = []
     if expired:
         async with ctx.engine.begin() as conn:
             await conversation.delete_draft(conn, user_id)
-    notes = []
-    if expired:
         notes.append(rm.expired(round(ctx.report.settings.draft_minutes), turn.lang))
     reply = await _respond(ctx, turn, draft)
     if turn.pending and turn.message.get("type") == "location":
