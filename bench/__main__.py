@@ -1,6 +1,6 @@
 """`python -m bench` (or `make bench`): print the benchmark figures."""
 
-from bench import clusters, crewmap, disaster, location, reports
+from bench import clusters, crewmap, disaster, location, reports, surge
 
 print("Location answer (Kita-ku data, 2-core machine; medians, ratio to a same-run floor)")
 for line in location.run():
@@ -24,4 +24,9 @@ for line in crewmap.served():
 print()
 print("Disaster ops (Kita-ku data + synthetic rows; medians, ratio to a same-run floor)")
 for line in disaster.run():
+    print(line)
+
+print()
+print("Surge (SYNTHETIC national data; civic serve + civic worker processes, stand-in process)")
+for line in surge.run():
     print(line)

@@ -10,21 +10,16 @@ verify requests (no events) from the same client threads in the same run.
 from __future__ import annotations
 
 import io
-import os
 import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import httpx
 from PIL import Image
 
 from bench.database import throwaway_database
 from bench.location import SECRET, TOKEN
+from bench.processes import civic_serve
 from service import localdb, sandbox
 from service.sandbox import LinePlatformStandIn, WebhookSender, create_standin_app
 from tests.utils.servers import serve
@@ -34,7 +29,7 @@ PHOTO_SIZE = (1280, 960)
 KITA = (139.72, 35.75, 139.75, 35.78)
 
 
-def _photo(seed: int) -> bytes:
+def sample_photo(seed: int) -> bytes:
     """A photo-like JPEG (smooth areas and some texture), about 100–200 KB."""
     rng = random.Random(seed)
     sky = Image.linear_gradient("L").resize(PHOTO_SIZE).convert("RGB")
@@ -50,7 +45,7 @@ def _resident(
     standin: LinePlatformStandIn, url: str, user: str, reports: int, seed: int, out: list[float]
 ) -> None:
     rng = random.Random(seed)
-    photo = _photo(seed)
+    photo = sample_photo(seed)
     with WebhookSender(url, SECRET) as sender:
         seen = 0
 
@@ -94,33 +89,6 @@ def _floor(url: str, threads: int, seconds: float) -> float:
     return count / seconds
 
 
-@contextmanager
-def _service(env: dict[str, str], port: int) -> Iterator[str]:
-    """`civic serve` in a process of its own, as in production; stopped on exit."""
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("civic serve did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def run(residents: int = 24, reports_each: int = 4, inbox_workers: int = 4) -> list[str]:
     """Run the load on a throwaway cluster; returns the report lines."""
     with throwaway_database(with_bundled_data=True) as (url, tmp):
@@ -139,7 +107,7 @@ def run(residents: int = 24, reports_each: int = 4, inbox_workers: int = 4) -> l
                 "REPORTS_PER_HOUR": "10000",
                 "NO_PROXY": "127.0.0.1,localhost",
             }
-            with _service(env, localdb.free_port()) as app_url:
+            with civic_serve(env, localdb.free_port()) as (app_url, _):
                 webhook = app_url + "/line/webhook"
                 floor = _floor(webhook, residents, 3.0)
                 durations: list[float] = []

@@ -6,8 +6,8 @@ decodes it fully, turns it upright, and re-encodes fresh JPEGs (full size and th
 the pixels alone, so no EXIF (GPS, camera), XMP, ICC profile or comment survives. The key is
 the SHA-256 of the stored full image, so a photo sent twice is stored once.
 
-The functions here are CPU-bound and synchronous; async callers run them with
-`asyncio.to_thread`.
+The functions here are CPU-bound and synchronous; the report conversation runs
+`process_photo` in a pool of processes (service/photo_processing.py).
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ class PhotoError(ValueError):
     def __init__(self, reason: PhotoErrorReason, message: str) -> None:
         super().__init__(message)
         self.reason: PhotoErrorReason = reason
+
+    def __reduce__(self) -> tuple[type[PhotoError], tuple[PhotoErrorReason, str]]:
+        # Raised in a photo process and re-raised in the worker: pickled with its reason.
+        return PhotoError, (self.reason, str(self))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ The app's lifespan and the `civic worker` command open the same runtime.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from service.line.outbox import OutboxWorkers
 from service.line.platform import LinePlatform
 from service.metrics import Metrics
 from service.photo_cleanup import PhotoSweeper
+from service.photo_processing import PhotoProcessing
 from service.photo_stores import open_photo_store
 from service.photos import PhotoStore
 from service.settings import Settings
@@ -72,8 +74,13 @@ async def running(
         settings.line, settings.line_api_url, settings.line_data_api_url, metrics=metrics
     )
     photos = open_photo_store(settings.data, settings.objects)
+    processing = PhotoProcessing(settings.reports.photo_processes)
     report = ReportContext(
-        engine=engine, platform=platform, settings=settings.reports, photos=photos
+        engine=engine,
+        platform=platform,
+        settings=settings.reports,
+        photos=photos,
+        processing=processing,
     )
     context = HandlerContext(
         engine=engine,
@@ -103,4 +110,5 @@ async def running(
         await inbox.stop()
         await outbox.stop()
         await platform.aclose()
+        await asyncio.to_thread(processing.close)
         await engine.dispose()

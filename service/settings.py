@@ -9,6 +9,7 @@ ALERT_TOPICS, ALERT_DEFAULT_TOPICS) are checked entry by entry by `Settings.chec
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -276,6 +277,11 @@ class ReportSettings(BaseSettings):
     draft_minutes: float = Field(default=30.0, alias="REPORT_DRAFT_MINUTES")
     max_photos: int = Field(default=4, alias="REPORT_MAX_PHOTOS")
     photo_max_bytes: int = Field(default=10_000_000, alias="PHOTO_MAX_BYTES")
+    # Processes that decode and re-encode photos beside each worker's event loop (one per
+    # core); 0 does it in a thread of the worker.
+    photo_processes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=0, alias="PHOTO_PROCESSES"
+    )
     description_max: int = Field(default=500, alias="REPORT_DESCRIPTION_MAX")
     retention_days: int = Field(default=365, alias="REPORT_RETENTION_DAYS")
     # A metric CRS for clustering (JGD2011 plane rectangular zone of the city; IX = Tokyo).

@@ -28,7 +28,8 @@ from service.line import report_messages as rm
 from service.line.messages import Message, clip_text
 from service.line.payload import PayloadError, coordinate, section, text_field
 from service.line.platform import LinePlatform, PlatformError
-from service.photos import PhotoError, PhotoLimits, PhotoStore, process_photo
+from service.photo_processing import PhotoProcessing
+from service.photos import PhotoError, PhotoLimits, PhotoStore
 from service.settings import ReportSettings
 from service.tables import report_drafts
 from service.vocabulary import Lang, Phrase, words
@@ -81,6 +82,7 @@ class ReportContext:
     platform: LinePlatform
     settings: ReportSettings
     photos: PhotoStore
+    processing: PhotoProcessing
 
 
 async def current_draft(
@@ -335,7 +337,7 @@ async def _add_photo(ctx: ReportContext, turn: Turn, draft: Draft) -> list[Messa
         try:
             data, _ = await ctx.platform.message_content(message_id)
             limits = PhotoLimits(max_bytes=ctx.settings.photo_max_bytes)
-            photo = await asyncio.to_thread(process_photo, data, limits)
+            photo = await ctx.processing.process(data, limits)
             await asyncio.to_thread(ctx.photos.put, photo)
         except PhotoError as exc:
             log.info("photo %s refused: %s", message_id, exc)
