@@ -5,8 +5,7 @@ its residents through that index instead of searching the layers' areas per requ
 A spot is in a layer when the layer's stored area (the union of its zones, in pieces: see
 gis.load) covers it. The ids are worked out again, in the transaction of the change, when a
 resident registers or moves their spot (service.line.area_chat.save_area) and when a layer
-is loaded, reloaded or removed (service.bundled after gis.load, which knows nothing of
-residents).
+is loaded or reloaded (service.bundled after gis.load, which knows nothing of residents).
 """
 
 from __future__ import annotations
@@ -55,6 +54,6 @@ async def refresh_resident(conn: AsyncConnection, user_id: str) -> None:
 
 def refresh_layer(conn: Connection, layer_id: int) -> int:
     """Work out again which registered spots hazard layer `layer_id` holds, after its area
-    was stored anew (or the layer removed), in `conn`'s transaction. Returns how many
-    residents' layers changed."""
+    was stored anew, in `conn`'s transaction (after the layer is deleted, this takes its id
+    off every spot). Returns how many residents' layers changed."""
     return conn.execute(_LAYER, {"layer_id": layer_id}).rowcount

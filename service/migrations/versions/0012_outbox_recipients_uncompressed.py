@@ -1,6 +1,6 @@
-"""An alert batch's user IDs stored uncompressed (out of line, as before): compressing the
-29 batches of a flood layer's 14,000 residents took 12 of the 16 ms of writing them, for IDs
-of random hex digits that compress poorly, in rows the outbox reads once.
+"""An alert batch's user IDs stored uncompressed: compressing the 29 batches of a flood
+layer's 14,000 residents took 12 of the 16 ms of writing them, for IDs of random hex digits
+that compress poorly, in rows the outbox reads once.
 
 Revision ID: 0012
 Revises: 0011
