@@ -4,7 +4,8 @@ Runs against a private PostGIS with the shipped Kita-ku data (shelters, hazard l
 service area) plus SYNTHETIC rows, all made here with set-based SQL from a fixed seed:
 
 - 100,000 registered residents at random points in Kita-ku's bounding box, each with a
-  random subset of the alert topics, a few per cent no longer following the account;
+  random subset of the alert topics, a few per cent no longer following the account (the
+  hazard layers of their spots worked out as loading the layers does);
 - 50,000 facilities of every category at random points in the same box;
 - 100,000 open reports (bench.clusters.insert_reports), one a minute from 2026-01-01.
 
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from starlette.datastructures import QueryParams
 
@@ -33,7 +34,8 @@ from gis import nearby, shelter_status
 from gis.facilities import FacilityCategory
 from gis.hazards import ShelterHazard
 from gis.shelter_status import ShelterStatus
-from service import alerts
+from gis.tables import hazard_layers
+from service import alerts, resident_layers
 from service.line.handlers import location_answer
 from service.localtime import JST
 from service.open311 import filters as open311_filters
@@ -119,6 +121,9 @@ def _seed(conn: Connection, topics: list[str]) -> None:
     conn.execute(_SEED)
     conn.execute(_LINE_USERS, {"n": RESIDENTS, "not_following": NOT_FOLLOWING})
     conn.execute(_RESIDENT_AREAS, {"n": RESIDENTS, "topics": topics, **_box()})
+    # The hazard layers of each spot, worked out as loading a layer does.
+    for layer_id in conn.scalars(select(hazard_layers.c.id)).all():
+        resident_layers.refresh_layer(conn, layer_id)
     categories = [str(c) for c in FacilityCategory]
     conn.execute(_FACILITIES, {"n": FACILITIES, "categories": categories, **_box()})
     insert_reports(conn, REPORTS)
@@ -308,6 +313,8 @@ def run() -> list[str]:
         with engine.begin() as conn:
             _seed(conn, [topic.code for topic in AlertSettings().topics])
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            # VACUUM too: working out the residents' layers rewrote a third of their rows, and
+            # the dead ones would slow the floor's count(*).
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
         engine.dispose()
         return asyncio.run(_figures(url))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from gis import load
 from gis.hazards import HazardKind
 from gis.sources.boundary import read_area_geojson
 from gis.sources.gsi import read_shelters_file
 from gis.sources.ksj import read_hazard_geojson
+from gis.tables import hazard_layers
+from service import resident_layers
 from service.settings import DataSettings
 
 
@@ -24,12 +26,18 @@ def load_shelters_file(engine: Engine, path: Path, crs: str | None = None) -> lo
 def load_hazard_file(
     engine: Engine, path: Path, kind: HazardKind, name: str | None = None, crs: str | None = None
 ) -> load.LoadResult:
-    """Read a hazard layer and load it under `name` (default: the file's stem)."""
+    """Read a hazard layer and load it under `name` (default: the file's stem), working out
+    again which registered spots it holds when it changed."""
     records = read_hazard_geojson(path, kind, crs=crs)
+    layer = name or path.stem
     with engine.begin() as conn:
-        return load.load_hazard_layer(
-            conn, name=name or path.stem, kind=kind, source_file=path, records=records
+        result = load.load_hazard_layer(
+            conn, name=layer, kind=kind, source_file=path, records=records
         )
+        if result.inserted or result.updated or result.retired:
+            found = conn.execute(select(hazard_layers.c.id).where(hazard_layers.c.name == layer))
+            resident_layers.refresh_layer(conn, found.scalar_one())
+        return result
 
 
 def load_area_file(engine: Engine, path: Path, crs: str | None = None) -> load.LoadResult:

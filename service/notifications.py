@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -72,6 +74,16 @@ class Recipient:
     language: Lang
 
 
+# Written through the driver, in `conn`'s transaction, to send the user IDs in binary: as
+# text, psycopg scans every ID for characters to quote (19 ms instead of 2 for a flood
+# layer's 14,000 residents).
+_BATCHES = """
+    INSERT INTO line_outbox (recipients, alert_id, language, kind, params, retry_key, reason)
+    VALUES (%(recipients)b, %(alert_id)s, %(language)s, %(kind)s, %(params)s, %(retry_key)s,
+            %(reason)s)
+"""
+
+
 def _row(notice: Notice, language: Lang, reason: str, **addressee: object) -> dict[str, object]:
     return {
         **addressee,
@@ -108,8 +120,14 @@ async def queue_batches(
     """Queue an alert as multicast batches of (language, user IDs), in `conn`'s
     transaction. Who still wants it is checked again when each batch is sent."""
     rows = [
-        _row(notice, language, reason, recipients=list(users), alert_id=alert_id)
+        {
+            **_row(notice, language, reason, recipients=list(users), alert_id=alert_id),
+            "params": Jsonb(asdict(notice)),
+        }
         for language, users in batches
     ]
     if rows:
-        await conn.execute(insert(line_outbox), rows)
+        raw = await conn.get_raw_connection()
+        driver = cast(psycopg.AsyncConnection[Any], raw.driver_connection)
+        async with driver.cursor() as cursor:
+            await cursor.executemany(_BATCHES, rows)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis import nearby
+from service import resident_layers
 from service.line import area_messages as am
 from service.line import pending
 from service.line.context import HandlerContext
@@ -45,8 +46,9 @@ def default_topics(settings: AlertSettings) -> list[str]:
 async def save_area(
     conn: AsyncConnection, user_id: str, lon: float, lat: float, topics: list[str]
 ) -> None:
-    """Store the resident's spot and consent; `topics` only when they had none registered
-    (moving the spot keeps the topics they chose)."""
+    """Store the resident's spot and consent, and the hazard layers that hold it, in `conn`'s
+    transaction; `topics` only when they had none registered (moving the spot keeps the
+    topics they chose)."""
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     stmt = insert(resident_areas).values(
         user_id=user_id, geom=point, topics=topics, consent_version=am.CONSENT_VERSION
@@ -61,6 +63,7 @@ async def save_area(
         },
     )
     await conn.execute(stmt)
+    await resident_layers.refresh_resident(conn, user_id)
 
 
 async def area_topics(conn: AsyncConnection, user_id: str) -> list[str] | None:

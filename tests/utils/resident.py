@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import sandbox
-from service.line.area_messages import CONSENT_VERSION
+from service.line.area_chat import save_area
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from tests.utils.app import TEST_SECRET, RunningApp
 
@@ -118,15 +118,10 @@ async def add_registered_resident(
     language: str = "ja",
     following: bool = True,
 ) -> None:
-    """A synthetic resident who registered `where` (lat, lon) with `topics`."""
+    """A synthetic resident who registered `where` (lat, lon) with `topics`, stored as the
+    chat's registration stores it."""
     await conn.execute(
         text("INSERT INTO line_users (user_id, language, following) VALUES (:u, :l, :f)"),
         {"u": user_id, "l": language, "f": following},
     )
-    await conn.execute(
-        text("""
-            INSERT INTO resident_areas (user_id, geom, topics, consent_version)
-            VALUES (:u, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :t, :v)
-        """),
-        {"u": user_id, "lat": where[0], "lon": where[1], "t": topics, "v": CONSENT_VERSION},
-    )
+    await save_area(conn, user_id, where[1], where[0], topics)
