@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from service.runtime import running
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from service.settings import InboxSettings
 from tests.utils.app import TEST_SECRET, TEST_TOKEN, RunningApp, make_settings
-from tests.utils.cli import PROJECT_DIR
+from tests.utils.cli import civic_process
 
 USER = "U" + "c" * 32
 ANSWER = [{"type": "text", "text": "避難所はこちら"}]
@@ -155,21 +154,8 @@ def worker_process(
         "PHOTO_DIR": str(tmp_path / "photos"),
         "BASEMAP_URL": "none",
     }
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "worker", "--count", "1"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with civic_process(["worker", "--count", "1"], env, tmp_path / "worker.log") as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        log.close()
 
 
 def test_a_worker_process_killed_mid_event_is_taken_over_within_seconds(

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service import localdb, reports, sandbox
 from service.sandbox import LinePlatformStandIn, WebhookSender
 from tests.utils.app import TEST_SECRET, TEST_TOKEN
-from tests.utils.cli import PROJECT_DIR
+from tests.utils.cli import civic_process
 from tests.utils.database import copy_database, in_transaction
 from tests.utils.servers import free_port
 
@@ -77,29 +76,6 @@ def _wait(what: str, ready: Callable[[], bool], timeout: float, log: Path | None
     raise AssertionError(f"{what} within {timeout:g} s\n{tail}")
 
 
-@contextmanager
-def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m service ARGS`, its output in `log`; stopped (or killed) on exit."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", *args],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
 def _up(url: str, process: subprocess.Popen[bytes]) -> bool:
     if process.poll() is not None:
         raise AssertionError(f"civic serve exited with {process.returncode}")
@@ -113,7 +89,7 @@ def _serve(stack: ExitStack, env: dict[str, str], work: Path, name: str) -> str:
     port = free_port()
     log = work / f"{name}.log"
     args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = stack.enter_context(_process(args, env, log))
+    process = stack.enter_context(civic_process(args, env, log))
     url = f"http://127.0.0.1:{port}"
     _wait(f"{name} up", lambda: _up(url, process), START_TIMEOUT, log)
     return url
@@ -123,7 +99,7 @@ def _worker(
     stack: ExitStack, env: dict[str, str], work: Path, name: str
 ) -> subprocess.Popen[bytes]:
     log = work / f"{name}.log"
-    process = stack.enter_context(_process(["worker", "--count", "2"], env, log))
+    process = stack.enter_context(civic_process(["worker", "--count", "2"], env, log))
 
     def started() -> bool:
         if process.poll() is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service import localdb
-from tests.utils.cli import PROJECT_DIR
+from tests.utils.cli import civic_process
 from tests.utils.database import copy_database
 from tests.utils.servers import free_port
 
@@ -76,26 +75,11 @@ def civic_serve_sandbox(database_url: str, work: Path, **env: str) -> Iterator[s
         **env,
     }
     log = work / "app.log"
-    command = [sys.executable, "-m", "service", "serve", "--sandbox"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    args = ["serve", "--sandbox", "--host", "127.0.0.1", "--port", str(port)]
+    with civic_process(args, environment, log) as process:
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(url, process, log)
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 @pytest.fixture(scope="module")
