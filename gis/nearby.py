@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.facilities import FacilityCategory
 from gis.hazards import HazardKind, ShelterHazard
-from gis.shelter_status import ShelterStatus
+from gis.shelter_status import ActiveHazard, ShelterStatus
 from gis.sources.ksj import landslide_codes
 
 # Candidates taken by the planar KNN index before the exact geodesic re-sort; a few times the
@@ -258,22 +258,6 @@ async def nearest_unsuited_site(
     return _site(row) if row is not None else None
 
 
-_HAZARDS_WITHOUT_SITES = text("""
-    SELECT h FROM unnest(CAST(:hazards AS text[])) AS h
-    WHERE NOT EXISTS (SELECT 1 FROM shelters WHERE active AND h = ANY(hazards))
-    ORDER BY h
-""")
-
-
-async def hazards_without_sites(
-    conn: AsyncConnection, hazards: Iterable[ShelterHazard]
-) -> list[ShelterHazard]:
-    """Those of `hazards` for which no active site is designated at all."""
-    rows = await conn.execute(_HAZARDS_WITHOUT_SITES, {"hazards": [str(h) for h in hazards]})
-    found = {ShelterHazard(row.h) for row in rows}
-    return [h for h in ShelterHazard if h in found]
-
-
 @dataclass(frozen=True)
 class AreaCheck:
     """Whether a point is in the service area, and the area's name."""
@@ -283,11 +267,15 @@ class AreaCheck:
     distance_m: float | None
 
 
+# The distance is worked out only outside the area (on the sphere, it is most of the cost).
 _AREA_CHECK = text("""
-    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
-    SELECT a.name, ST_Covers(a.geom, pt.g) AS inside,
-           ST_Distance(a.geom::geography, pt.g::geography) AS distance_m
-    FROM pt, service_area a
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    checked AS (SELECT a.name, a.geom, pt.g, ST_Covers(a.geom, pt.g) AS inside
+                FROM pt, service_area a)
+    SELECT name, inside,
+           CASE WHEN inside THEN 0 ELSE ST_Distance(geom::geography, g::geography) END
+               AS distance_m
+    FROM checked
     ORDER BY inside DESC, distance_m
     LIMIT 1
 """)
@@ -301,13 +289,54 @@ async def service_area_check(conn: AsyncConnection, lon: float, lat: float) -> A
     return AreaCheck(inside=row.inside, area_name=row.name, distance_m=float(row.distance_m))
 
 
-_LOADED_KINDS = text("SELECT DISTINCT kind FROM hazard_layers")
+@dataclass(frozen=True)
+class LoadedData:
+    """What an answer depends on besides the point: the data loaded and the declared hazard."""
+
+    hazard_kinds: list[HazardKind]
+    """The kinds for which a hazard layer is loaded, in vocabulary order."""
+    hazards_without_sites: list[ShelterHazard]
+    """The hazards for which no active site is designated at all."""
+    facility_categories: list[FacilityCategory]
+    """The categories of which at least one active facility is loaded, in menu order."""
+    declared: ActiveHazard | None
+    """The declared hazard, or None in normal times."""
 
 
-async def loaded_hazard_kinds(conn: AsyncConnection) -> list[HazardKind]:
-    """The hazard kinds for which a layer is loaded, in vocabulary order."""
-    found = {row.kind for row in await conn.execute(_LOADED_KINDS)}
-    return [kind for kind in HazardKind if kind in found]
+# One round trip for what every location answer and help message reads besides the point
+# (four statements before: each costs a round trip and the worker's driver overhead).
+_LOADED_DATA = text("""
+    SELECT ARRAY(SELECT DISTINCT kind FROM hazard_layers) AS hazard_kinds,
+           ARRAY(SELECT h FROM unnest(CAST(:hazards AS text[])) AS h
+                 WHERE NOT EXISTS (SELECT 1 FROM shelters WHERE active AND h = ANY(hazards))
+           ) AS without_sites,
+           ARRAY(SELECT DISTINCT category FROM facilities WHERE active) AS facility_categories,
+           a.hazard, a.declared_by, a.declared_at
+    FROM (SELECT 1) AS one LEFT JOIN active_hazard a ON a.id = 1
+""")
+
+
+async def loaded_data(conn: AsyncConnection) -> LoadedData:
+    """The loaded hazard kinds, hazards without a site, facility categories and the
+    declared hazard, in one statement."""
+    hazards = [str(h) for h in ShelterHazard]
+    row = (await conn.execute(_LOADED_DATA, {"hazards": hazards})).one()
+    kinds, without, categories = (
+        set(row.hazard_kinds),
+        set(row.without_sites),
+        set(row.facility_categories),
+    )
+    declared = (
+        ActiveHazard(ShelterHazard(row.hazard), row.declared_by, row.declared_at)
+        if row.hazard is not None
+        else None
+    )
+    return LoadedData(
+        hazard_kinds=[kind for kind in HazardKind if kind in kinds],
+        hazards_without_sites=[h for h in ShelterHazard if h in without],
+        facility_categories=[c for c in FacilityCategory if c in categories],
+        declared=declared,
+    )
 
 
 @dataclass(frozen=True)

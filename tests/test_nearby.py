@@ -83,7 +83,7 @@ async def test_retired_sites_are_not_offered(conn: AsyncConnection) -> None:
 
 @pytest.mark.asyncio
 async def test_hazards_without_any_site_in_kita(conn: AsyncConnection) -> None:
-    missing = await nearby.hazards_without_sites(conn, list(ShelterHazard))
+    missing = (await nearby.loaded_data(conn)).hazards_without_sites
     assert missing == [
         ShelterHazard.TSUNAMI,
         ShelterHazard.LARGE_FIRE,
@@ -99,5 +99,5 @@ async def test_service_area_check(conn: AsyncConnection) -> None:
     outside = await nearby.service_area_check(conn, *SHINJUKU)
     assert not outside.inside
     assert outside.distance_m is not None and 4000 < outside.distance_m < 9000
-    kinds = await nearby.loaded_hazard_kinds(conn)
+    kinds = (await nearby.loaded_data(conn)).hazard_kinds
     assert kinds == [HazardKind.FLOOD, HazardKind.LANDSLIDE]

@@ -16,7 +16,7 @@ from sqlalchemy import Row, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gis import evacuation, nearby, shelter_status
+from gis import evacuation, nearby
 from gis.crs import on_earth
 from gis.hazards import ShelterHazard, shelter_hazard_for
 from gis.nearby import NearbySite
@@ -136,10 +136,9 @@ async def location_answer(
     async with engine.connect() as conn:
         area = await nearby.service_area_check(conn, lon, lat)
         hazards = await nearby.hazards_at(conn, lon, lat, settings.hazard_near_metres)
-        loaded = await nearby.loaded_hazard_kinds(conn)
+        data = await nearby.loaded_data(conn)
         faced = list(dict.fromkeys(shelter_hazard_for(hit.kind) for hit in hazards))
-        declared = await shelter_status.active_hazard(conn)
-        active = declared.hazard if declared is not None else None
+        active = data.declared.hazard if data.declared is not None else None
         wanted = list(dict.fromkeys([*faced, *([active] if active else [])]))
         sites = await nearby.nearest_sites(
             conn, lon, lat, limit=settings.nearest_sites, prefer=faced, active=active
@@ -152,24 +151,22 @@ async def location_answer(
             else None
         )
         unavailable = await nearby.unavailable_sites(conn, lon, lat, nearest=settings.nearest_sites)
-        without = await nearby.hazards_without_sites(conn, list(ShelterHazard))
-        facilities = await nearby.loaded_facility_categories(conn)
     # Outside the service area the zone layers end: no saying it is outside every zone.
-    covered = loaded if area.inside else []
+    covered = data.hazard_kinds if area.inside else []
     return messages.LocationAnswer(
         lon=lon,
         lat=lat,
         area=area,
         hazards=hazards,
-        loaded_kinds=loaded,
+        loaded_kinds=data.hazard_kinds,
         faced=faced,
         sites=sites,
-        without_site=without,
-        advice=evacuation.advise(hazards, covered, active, without),
+        without_site=data.hazards_without_sites,
+        advice=evacuation.advise(hazards, covered, active, data.hazards_without_sites),
         active_hazard=active,
         unavailable=unavailable,
         skipped=_skipped(sites, unsuited, wanted),
-        facilities=facilities,
+        facilities=data.facility_categories,
     )
 
 
@@ -204,9 +201,8 @@ async def _shelter_or_help(ctx: HandlerContext, turn: Turn) -> list[Message] | N
 async def _help(ctx: HandlerContext, lang: Lang) -> list[Message]:
     """What the bot can do, for an event it cannot answer otherwise."""
     async with ctx.engine.connect() as conn:
-        facilities = await nearby.loaded_facility_categories(conn)
-        declared = await shelter_status.active_hazard(conn)
-    return messages.help_message(lang, facilities, disaster=declared is not None)
+        data = await nearby.loaded_data(conn)
+    return messages.help_message(lang, data.facility_categories, disaster=data.declared is not None)
 
 
 async def _respond(
