@@ -304,13 +304,17 @@ class LoadedData:
 
 
 # One round trip for what every location answer and help message reads besides the point
-# (four statements before: each costs a round trip and the worker's driver overhead).
+# (four statements before: each costs a round trip and the worker's driver overhead). Each
+# facility category is probed through its index: a DISTINCT over every facility took 10 ms
+# per answer with 50,000 loaded.
 _LOADED_DATA = text("""
     SELECT ARRAY(SELECT DISTINCT kind FROM hazard_layers) AS hazard_kinds,
            ARRAY(SELECT h FROM unnest(CAST(:hazards AS text[])) AS h
                  WHERE NOT EXISTS (SELECT 1 FROM shelters WHERE active AND h = ANY(hazards))
            ) AS without_sites,
-           ARRAY(SELECT DISTINCT category FROM facilities WHERE active) AS facility_categories,
+           ARRAY(SELECT c FROM unnest(CAST(:categories AS text[])) AS c
+                 WHERE EXISTS (SELECT 1 FROM facilities WHERE active AND category = c)
+           ) AS facility_categories,
            a.hazard, a.declared_by, a.declared_at
     FROM (SELECT 1) AS one LEFT JOIN active_hazard a ON a.id = 1
 """)
@@ -319,8 +323,11 @@ _LOADED_DATA = text("""
 async def loaded_data(conn: AsyncConnection) -> LoadedData:
     """The loaded hazard kinds, hazards without a site, facility categories and the
     declared hazard, in one statement."""
-    hazards = [str(h) for h in ShelterHazard]
-    row = (await conn.execute(_LOADED_DATA, {"hazards": hazards})).one()
+    params = {
+        "hazards": [str(h) for h in ShelterHazard],
+        "categories": [str(c) for c in FacilityCategory],
+    }
+    row = (await conn.execute(_LOADED_DATA, params)).one()
     kinds, without, categories = (
         set(row.hazard_kinds),
         set(row.without_sites),
@@ -415,12 +422,3 @@ async def nearest_facilities(
         )
         for row in rows
     ]
-
-
-_LOADED_FACILITY_CATEGORIES = text("SELECT DISTINCT category FROM facilities WHERE active")
-
-
-async def loaded_facility_categories(conn: AsyncConnection) -> list[FacilityCategory]:
-    """The categories of which at least one active facility is loaded, in menu order."""
-    found = {row.category for row in await conn.execute(_LOADED_FACILITY_CATEGORIES)}
-    return [category for category in FacilityCategory if category in found]

@@ -77,7 +77,7 @@ def _wanted(value: str) -> FacilityCategory | str:
 
 async def _loaded(ctx: HandlerContext) -> list[FacilityCategory]:
     async with ctx.engine.connect() as conn:
-        return await nearby.loaded_facility_categories(conn)
+        return (await nearby.loaded_data(conn)).facility_categories
 
 
 async def _search(
