@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -13,19 +13,27 @@ from prometheus_client import start_http_server
 from sqlalchemy import create_engine
 
 from service import bundled
-from service.app import create_app
 from service.cli.common import (
     database_url,
     fail,
     load_settings,
     start_logging,
 )
-from service.metrics import Metrics
 from service.migrations import upgrade
-from service.runtime import running
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 app = typer.Typer()
+
+
+def _web_app(settings: Settings) -> FastAPI:
+    # Imported here, not at the top: the web app and the LINE SDK take over a second to
+    # import, which every other `civic` command (and its --help) would wait for.
+    from service.app import create_app
+
+    return create_app(settings)
 
 
 def _print_urls(settings: Settings) -> None:
@@ -64,7 +72,7 @@ def dev(
     _print_urls(settings)
     # log_config=None: uvicorn's own lines go through configure_logging's handler too.
     uvicorn.run(
-        create_app(settings),
+        _web_app(settings),
         host="127.0.0.1",
         port=port,
         root_path=settings.server.root_path,
@@ -95,7 +103,7 @@ def serve(
     start_logging(settings)
     _print_urls(settings)
     uvicorn.run(
-        create_app(settings),
+        _web_app(settings),
         host=host,
         port=port,
         root_path=settings.server.root_path,
@@ -115,6 +123,10 @@ def worker(
     ] = None,
 ) -> None:
     """Drain the inbox in this process (run several beside `civic serve INBOX_WORKERS=0`)."""
+    # Imported on use, as in _web_app.
+    from service.metrics import Metrics
+    from service.runtime import running
+
     settings = load_settings()
     start_logging(settings)
     database_url(settings)  # DATABASE_URL, or the private cluster started on demand
