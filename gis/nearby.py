@@ -320,29 +320,22 @@ _LOADED_DATA = text("""
 """)
 
 
+# The vocabularies the statement checks, as its parameters.
+_LOADED_DATA_PARAMS = {
+    "hazards": [str(h) for h in ShelterHazard],
+    "categories": [str(c) for c in FacilityCategory],
+}
+
+
 async def loaded_data(conn: AsyncConnection) -> LoadedData:
     """The loaded hazard kinds, hazards without a site, facility categories and the
     declared hazard, in one statement."""
-    params = {
-        "hazards": [str(h) for h in ShelterHazard],
-        "categories": [str(c) for c in FacilityCategory],
-    }
-    row = (await conn.execute(_LOADED_DATA, params)).one()
-    kinds, without, categories = (
-        set(row.hazard_kinds),
-        set(row.without_sites),
-        set(row.facility_categories),
-    )
-    declared = (
-        ActiveHazard(ShelterHazard(row.hazard), row.declared_by, row.declared_at)
-        if row.hazard is not None
-        else None
-    )
+    row = (await conn.execute(_LOADED_DATA, _LOADED_DATA_PARAMS)).one()
     return LoadedData(
-        hazard_kinds=[kind for kind in HazardKind if kind in kinds],
-        hazards_without_sites=[h for h in ShelterHazard if h in without],
-        facility_categories=[c for c in FacilityCategory if c in categories],
-        declared=declared,
+        hazard_kinds=[kind for kind in HazardKind if kind in row.hazard_kinds],
+        hazards_without_sites=[h for h in ShelterHazard if h in row.without_sites],
+        facility_categories=[c for c in FacilityCategory if c in row.facility_categories],
+        declared=ActiveHazard.of_row(row),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
@@ -85,6 +86,14 @@ class ActiveHazard:
     hazard: ShelterHazard
     declared_by: str
     declared_at: datetime
+
+    @classmethod
+    def of_row(cls, row: Any) -> ActiveHazard | None:
+        """The declaration in a row of `active_hazard` (hazard, declared_by, declared_at),
+        or None when the row holds none."""
+        if row is None or row.hazard is None:
+            return None
+        return cls(ShelterHazard(row.hazard), row.declared_by, row.declared_at)
 
 
 def parse_status(value: str) -> ShelterStatus:
@@ -315,10 +324,7 @@ async def end_disaster(conn: AsyncConnection, *, actor: str) -> DisasterEnd:
 
 async def active_hazard(conn: AsyncConnection) -> ActiveHazard | None:
     """The declared hazard, or None in normal times."""
-    row = (await conn.execute(_ACTIVE)).first()
-    if row is None:
-        return None
-    return ActiveHazard(ShelterHazard(row.hazard), row.declared_by, row.declared_at)
+    return ActiveHazard.of_row((await conn.execute(_ACTIVE)).first())
 
 
 _HAZARD_LOG = text("""

@@ -93,8 +93,8 @@ class _AsBuilt:
     """A request of the SDK holding messages as the JSON our builders made: sent as is.
 
     The builders' output is checked against LINE's rules by the stand-in in every test;
-    parsing each Flex component into the SDK's pydantic models and serialising it back cost
-    half of a worker's CPU in a surge of location events (bench/README.md)."""
+    parsing each Flex component into the SDK's pydantic models and serialising it back was
+    a third of a worker's CPU in a surge of location events (bench/surge-profiles.txt)."""
 
     __fields__: ClassVar[dict[str, Any]]
 
